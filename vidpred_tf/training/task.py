@@ -1,0 +1,97 @@
+"""What a paper supplies to the one trainer.
+
+A ``Task`` says how to build the model, which optimisers update which variables in which order, and how to
+compute the losses of one replica's batch. The trainer (``vidpred_tf.training.trainer``) owns everything
+else: the strategy, the ``tf.function`` step, gradient clipping, checkpoints, summaries, the NaN guard and
+progress. Nothing in a Task touches the strategy, writes files or prints.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+from typing import Callable, Mapping, Optional, Sequence
+
+import keras
+import tensorflow as tf
+
+
+@dataclasses.dataclass
+class OptimizerSpec:
+    """One optimiser, the variables it owns and the loss it minimises.
+
+    Attributes:
+      name: short name used in summaries and checkpoints (``generator``, ``discriminator``...).
+      optimizer: a Keras 3 optimiser; the trainer builds it inside ``strategy.scope()``.
+      variables: called once after the model is built; returns the variables this optimiser updates.
+      loss: key in the dict returned by ``Task.train_losses`` that this optimiser minimises.
+      clip_norm: clip the gradients of this optimiser by global norm (``None``: no clipping).
+      every: apply this optimiser on steps where ``step % every == 0`` only (1: every step).
+    """
+
+    name: str
+    optimizer: keras.optimizers.Optimizer
+    variables: Callable[[], Sequence[tf.Variable]]
+    loss: str
+    clip_norm: Optional[float] = None
+    every: int = 1
+
+
+class Task(abc.ABC):
+    """Base class of a paper's training task.
+
+    Subclasses override ``build_model``, ``build_optimizers`` and ``train_losses``; the rest have defaults.
+
+    ``loss_reduction`` says how the per-replica losses of one global batch combine into the gradient:
+      * ``"mean"`` (the usual): ``train_losses`` returns means over the replica's examples; the trainer
+        divides by the number of replicas before differentiating, so the summed (all-reduced) gradient is
+        the gradient of the global-batch mean, whatever the number of replicas;
+      * ``"sum"``: the loss is differentiated as returned, and the all-reduce sums the replicas' gradients,
+        as the original multi-tower codebases that add tower gradients did (e3d).
+
+    ``sequential_updates``: when False (default) one forward pass feeds every optimiser, and the updates
+    are applied in the order of ``build_optimizers`` (TF1 codebases with control dependencies between the
+    D and G train ops behave like this). When True, each optimiser recomputes the losses after the previous
+    one has updated its variables.
+    """
+
+    name: str = "task"
+    loss_reduction: str = "mean"
+    sequential_updates: bool = False
+
+    @abc.abstractmethod
+    def build_model(self) -> keras.Model:
+        """The paper's Keras model (built or buildable; the trainer builds it inside the strategy scope)."""
+
+    @abc.abstractmethod
+    def build_optimizers(self, model: keras.Model) -> Sequence[OptimizerSpec]:
+        """The optimisers in update order (GANs: discriminator first, then generator)."""
+
+    @abc.abstractmethod
+    def train_losses(self, model: keras.Model, batch: Mapping[str, tf.Tensor], step: tf.Tensor,
+                     seed: tf.Tensor) -> Mapping[str, tf.Tensor]:
+        """Scalar losses of one replica's batch, in training mode.
+
+        ``step`` is the int64 global step before this update, ``seed`` an int32 ``[2]`` stateless seed that
+        differs per step and per replica (use it for every random draw so that a resumed run repeats).
+        Every ``OptimizerSpec.loss`` must be a key; other keys are logged as scalars.
+        """
+
+    @abc.abstractmethod
+    def predict(self, model: keras.Model, batch: Mapping[str, tf.Tensor], seed: tf.Tensor) -> tf.Tensor:
+        """Predicted future frames ``[B, T_future, H, W, C]`` in [0, 1] for evaluation."""
+
+    def step_inputs(self, step: int, global_batch_size: int) -> Mapping[str, "object"]:
+        """Host-side per-step inputs (NumPy, leading axis = global batch), merged into the batch.
+
+        For draws the original made with NumPy outside the graph once per iteration (e3d's scheduled
+        sampling mask). The trainer splits them across replicas. Default: none.
+        """
+        return {}
+
+    def summary_videos(self, model: keras.Model, batch: Mapping[str, tf.Tensor],
+                       seed: tf.Tensor) -> Mapping[str, tf.Tensor]:
+        """Videos ``[B, T, H, W, C]`` in [0, 1] written as GIF summaries at the image interval."""
+        context = batch["images"]
+        predicted = self.predict(model, batch, seed)
+        return {"ground_truth": context, "prediction": predicted}
