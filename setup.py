@@ -1,0 +1,33 @@
+"""vidpred_tf: a faithful TF2 / Keras 3 port of five video-prediction research codebases."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="vidpred_tf",
+    version="0.1.0",
+    description="TF2/Keras 3 ports of E3D-LSTM, SAVP, EPVA, Villegas'17 and MSPred video prediction",
+    long_description=open("README.md", encoding="utf-8").read() if __import__("os").path.exists("README.md") else "",
+    long_description_content_type="text/markdown",
+    python_requires=">=3.11",
+    packages=find_packages(include=["vidpred_tf", "vidpred_tf.*"]),
+    install_requires=[
+        "tensorflow==2.21.*",
+        "keras>=3.10,<4",
+        "absl-py",
+        "tensorboard",
+        "tensorflow-datasets",
+        "numpy",
+        "scikit-image",
+        "opencv-python-headless",
+        "ffmpeg-python",
+        "imageio-ffmpeg",
+        "matplotlib",
+        "tqdm",
+        "mlxtend",
+    ],
+    extras_require={
+        "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel"],
+        "torch": ["torch"],
+    },
+    entry_points={"console_scripts": ["vidpred-demo=vidpred_tf.demo:run"]},
+)

@@ -1,0 +1,35 @@
+"""Test-session set-up shared by every test file.
+
+The CPU is split into two logical devices before TensorFlow initialises, so that strategy tests can run a
+MirroredStrategy over two replicas on a machine without GPUs; everything else uses the first device.
+"""
+
+import os
+import pathlib
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+tf.config.set_logical_device_configuration(
+    _cpus[0], [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
+
+REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def golden_root() -> pathlib.Path:
+    """Where the goldens of the originals live: $VIDPRED_GOLDEN_DIR, else ../shared/golden beside the checkout."""
+    return pathlib.Path(os.environ.get("VIDPRED_GOLDEN_DIR", REPO_ROOT.parent / "shared" / "golden"))
+
+
+@pytest.fixture(scope="session")
+def golden_dir() -> pathlib.Path:
+    root = golden_root()
+    if not root.is_dir():
+        if "VIDPRED_GOLDEN_DIR" in os.environ:
+            pytest.fail(f"VIDPRED_GOLDEN_DIR={root} does not exist")
+        pytest.skip(f"no goldens at {root}")
+    return root

@@ -1,0 +1,182 @@
+"""The one trainer: resume after SIGKILL, replica invariance, multi-worker chief-only writes, NaN guard."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
+from vidpred_tf.models.baseline.task import NextFrameTask
+from vidpred_tf.training import (AdamEpsInsideSqrt, NonFiniteLossError, OptimizerSpec, Task, Trainer,
+                                 TrainerConfig, make_strategy)
+
+TINY_TRAIN = os.path.join(os.path.dirname(__file__), "tiny_train.py")
+
+
+def _run_tiny(*args, env=None, check=True):
+    process = subprocess.run([sys.executable, TINY_TRAIN, *args], capture_output=True, text=True,
+                             env={**os.environ, **(env or {})}, timeout=300)
+    if check and process.returncode != 0:
+        raise AssertionError(f"tiny_train failed ({process.returncode}):\n{process.stdout}\n{process.stderr}")
+    return process
+
+
+def _checkpoint_values(path):
+    reader = tf.train.load_checkpoint(path)
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()
+            if "_CHECKPOINTABLE_OBJECT_GRAPH" not in name}
+
+
+def test_resume_after_sigkill_reproduces_uninterrupted_run(tmp_path):
+    straight, interrupted = str(tmp_path / "straight"), str(tmp_path / "interrupted")
+    _run_tiny("--model_dir", straight, "--num_steps", "8", "--checkpoint_every", "4")
+    killed = _run_tiny("--model_dir", interrupted, "--num_steps", "8", "--checkpoint_every", "4",
+                       "--kill_at_step", "6", check=False)
+    assert killed.returncode == -9, killed.stderr
+    assert tf.train.latest_checkpoint(interrupted).endswith("ckpt-4")
+    resumed = _run_tiny("--model_dir", interrupted, "--num_steps", "8", "--checkpoint_every", "4")
+    assert "Resumed from" in resumed.stdout and "at step 4" in resumed.stdout
+
+    expected = _checkpoint_values(os.path.join(straight, "ckpt-8"))
+    actual = _checkpoint_values(os.path.join(interrupted, "ckpt-8"))
+    assert set(expected) == set(actual)
+    # Model weights, Adam slots, the step and the optimiser's iteration count are all in the checkpoint.
+    assert any("optimizer_model" in name for name in expected)
+    for name in expected:
+        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
+
+
+def _tiny_task():
+    return NextFrameTask(ConvLSTMConfig(image_size=8, context_frames=2, encoder_filters=(4,), lstm_filters=(4,)),
+                         num_frames=5, learning_rate=1.0, optimizer="sgd")
+
+
+def _one_step(strategy, videos, model_dir, clip_norm=None):
+    task = _tiny_task()
+    task.clip_norm = clip_norm
+    trainer = Trainer(task, TrainerConfig(model_dir=model_dir, num_steps=1, global_batch_size=len(videos),
+                                          seed=11, checkpoint_every=0, log_every=0), strategy)
+    before = [v.numpy().copy() for v in trainer.model.trainable_variables]
+
+    def dataset_fn(context):
+        batch = context.get_per_replica_batch_size(len(videos))
+        return tf.data.Dataset.from_tensor_slices({"images": videos}).batch(batch, drop_remainder=True).repeat()
+
+    result = trainer.fit(dataset_fn)
+    after = [v.numpy() for v in trainer.model.trainable_variables]
+    # SGD with learning rate 1: the update is minus the gradient.
+    return result.losses["loss"], [b - a for b, a in zip(before, after)]
+
+
+@pytest.mark.parametrize("clip_norm", [None, 0.001])
+def test_mirrored_two_replicas_match_one_device(tmp_path, clip_norm):
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")]
+    assert len(cpus) >= 2, "conftest.py should create two logical CPU devices"
+    videos = np.random.default_rng(5).random((4, 5, 8, 8, 1)).astype("float32")
+    loss_one, grads_one = _one_step(make_strategy("one_device"), videos, str(tmp_path / "one"), clip_norm)
+    loss_two, grads_two = _one_step(make_strategy("mirrored", devices=cpus[:2]), videos, str(tmp_path / "two"),
+                                    clip_norm)
+    assert loss_two == pytest.approx(loss_one, rel=1e-6)
+    assert any(np.abs(g).max() > 0 for g in grads_one)
+    if clip_norm:
+        norm = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads_one))
+        assert norm == pytest.approx(clip_norm, rel=1e-4)
+    for g1, g2 in zip(grads_one, grads_two):
+        np.testing.assert_allclose(g2, g1, rtol=1e-5, atol=1e-7)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_multi_worker_two_processes_only_chief_writes(tmp_path):
+    model_dir = str(tmp_path / "run")
+    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    processes = []
+    for index in range(2):
+        tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
+        processes.append(subprocess.Popen(
+            [sys.executable, TINY_TRAIN, "--model_dir", model_dir, "--num_steps", "4", "--checkpoint_every", "2",
+             "--strategy", "multi_worker", "--global_batch_size", "4"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "TF_CONFIG": tf_config}))
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr[-3000:]
+        outputs.append(json.loads(stdout.split("RESULT ", 1)[1]))
+    assert [o["chief"] for o in outputs] == [True, False]
+    assert outputs[0]["step"] == outputs[1]["step"] == 4
+    assert outputs[0]["losses"]["loss"] == pytest.approx(outputs[1]["losses"]["loss"], rel=1e-6)
+    names = sorted(os.listdir(model_dir))
+    assert [n for n in names if n.startswith("events.out.tfevents")].__len__() == 1, names
+    assert {"checkpoint", "ckpt-2.index", "ckpt-4.index"} <= set(names)
+    assert all(n.startswith(("events.out", "checkpoint", "ckpt-")) for n in names), names
+
+
+class _ExplodingTask(Task):
+    """A linear model whose loss overflows to inf at the third step."""
+
+    def build_model(self):
+        model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
+        model.build((None, 1))
+        return model
+
+    def build_optimizers(self, model):
+        return [OptimizerSpec("model", keras.optimizers.SGD(1.0), lambda: model.trainable_variables, "loss")]
+
+    def train_losses(self, model, batch, step, seed):
+        scale = tf.where(step >= 2, tf.constant(1e30), tf.constant(1.0))
+        value = tf.reduce_mean(model(batch["x"])) * scale
+        return {"loss": value * value * scale, "aux": value}
+
+    def predict(self, model, batch, seed):
+        return model(batch["x"])
+
+
+def test_nan_guard_names_the_loss_and_keeps_last_good_checkpoint(tmp_path):
+    trainer = Trainer(_ExplodingTask(), TrainerConfig(model_dir=str(tmp_path), num_steps=10, global_batch_size=2,
+                                                      checkpoint_every=1, log_every=0),
+                      make_strategy("one_device"))
+    data = {"x": np.full((2, 1), 1e-3, np.float32)}
+    with pytest.raises(NonFiniteLossError, match=r"loss loss became non-finite at step 3.*ckpt-2"):
+        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors(data).repeat())
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
+
+
+def test_adam_eps_inside_sqrt_first_step_matches_closed_form():
+    rng = np.random.default_rng(0)
+    weights = rng.standard_normal(50).astype(np.float32)
+    grads = (rng.standard_normal(50) * 10.0 ** rng.integers(-7, 1, 50)).astype(np.float32)
+    variable = tf.Variable(weights)
+    optimizer = AdamEpsInsideSqrt(learning_rate=0.001)
+    optimizer.apply_gradients([(tf.constant(grads), variable)])
+    g = grads.astype(np.float64)
+    expected = weights - 0.001 * g / np.sqrt(g * g + 1e-8)
+    np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-6, atol=1e-7)
+    # Second step against the recurrence written out by hand.
+    optimizer.apply_gradients([(tf.constant(grads), variable)])
+    m = 0.95 * (0.05 * g) + 0.05 * g
+    v = 0.9995 * (0.0005 * g * g) + 0.0005 * g * g
+    expected = expected - 0.001 * (m / (1 - 0.95 ** 2)) / np.sqrt(v / (1 - 0.9995 ** 2) + 1e-8)
+    np.testing.assert_allclose(variable.numpy(), expected, rtol=1e-5, atol=1e-7)
+
+
+def test_trainer_rejects_batch_not_divisible_by_replicas(tmp_path):
+    cpus = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    with pytest.raises(ValueError, match="global batch size 3 is not divisible by the 2 replicas"):
+        Trainer(_tiny_task(), TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=3),
+                make_strategy("mirrored", devices=cpus))
+
+
+def test_unknown_strategy_is_rejected():
+    with pytest.raises(ValueError, match="--strategy='tpu'"):
+        make_strategy("tpu")

@@ -1,0 +1,50 @@
+"""Checkpoints with automatic resume, written by the chief only.
+
+``tf.train.CheckpointManager`` writes every checkpoint under temporary names and renames them into place, and
+rewrites its ``checkpoint`` index file atomically, so a run killed in the middle of a save leaves the previous
+checkpoint as the latest one. Under MultiWorkerMirroredStrategy every worker has to take part in a save; the
+non-chief workers write to a private temporary directory that is deleted right after.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from typing import Optional
+
+import tensorflow as tf
+
+
+class CheckpointKeeper:
+    def __init__(self, checkpoint: tf.train.Checkpoint, directory: str, *, chief: bool,
+                 max_to_keep: int = 5, checkpoint_name: str = "ckpt"):
+        self.checkpoint = checkpoint
+        self.directory = directory
+        self.chief = chief
+        self._scratch = None if chief else tempfile.mkdtemp(prefix="vidpred_worker_ckpt_")
+        self.manager = tf.train.CheckpointManager(
+            checkpoint, directory if chief else self._scratch, max_to_keep=max_to_keep,
+            checkpoint_name=checkpoint_name)
+
+    @property
+    def latest(self) -> Optional[str]:
+        """The newest complete checkpoint in the (chief's) directory."""
+        return tf.train.latest_checkpoint(self.directory)
+
+    def restore_latest(self) -> Optional[str]:
+        """Restore the newest checkpoint if there is one; returns its path (``None``: fresh start)."""
+        path = self.latest
+        if path is not None:
+            # Every tracked object must find its values: a checkpoint of another model is an error, not a
+            # silent partial restore.
+            self.checkpoint.restore(path).assert_existing_objects_matched()
+        return path
+
+    def save(self, step: int) -> Optional[str]:
+        path = self.manager.save(checkpoint_number=step)
+        if not self.chief:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            os.makedirs(self._scratch, exist_ok=True)
+            return None
+        return path

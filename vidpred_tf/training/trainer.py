@@ -1,0 +1,341 @@
+"""The one training loop of the package: a ``Task`` supplies the model and its losses, this does the rest.
+
+Per step: one batch per replica from ``strategy.distribute_datasets_from_function``, the losses of
+``Task.train_losses`` under a gradient tape (optionally XLA-compiled), the gradients of every optimiser's loss,
+optional clipping by global norm (after the cross-replica sum, so the result does not depend on the number of
+replicas), and the updates in the order the task gives. Around it: checkpoints with automatic resume (model,
+optimiser slots, step, seed), a NaN guard, SIGTERM handling, TensorBoard summaries and a progress line.
+
+Determinism: every random draw of a task comes from the stateless ``seed`` argument, derived from the run's
+seed, the step and the replica, and the input pipeline skips the batches already consumed on resume, so a run
+killed and resumed reproduces the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import signal
+from typing import Callable, Dict, List, Mapping, Optional, Sequence
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from vidpred_tf.training.checkpoint import CheckpointKeeper
+from vidpred_tf.training.progress import Progress
+from vidpred_tf.training.strategy import is_chief, make_strategy
+from vidpred_tf.training.summaries import SummaryWriter
+from vidpred_tf.training.task import OptimizerSpec, Task
+
+Hook = Callable[["Trainer", int, Mapping[str, float]], None]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; training stopped without saving over the last good checkpoint."""
+
+
+@dataclasses.dataclass
+class TrainerConfig:
+    """How to train; the paper scripts fill it from their absl flags.
+
+    ``global_batch_size`` is the batch of one step summed over replicas. ``checkpoint_every``,
+    ``log_every`` and ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a
+    checkpoint) after that many seconds of training.
+    """
+
+    model_dir: str
+    num_steps: int
+    global_batch_size: int
+    seed: int = 0
+    checkpoint_every: int = 1000
+    keep_checkpoints: int = 5
+    checkpoint_name: str = "ckpt"
+    log_every: int = 100
+    video_every: int = 0
+    time_budget_s: Optional[float] = None
+    jit_compile: bool = False
+    mixed_precision: bool = False
+    nan_guard: bool = True
+    handle_sigterm: bool = True
+    summary_subdir: str = ""
+
+    def __post_init__(self):
+        if self.num_steps < 0:
+            raise ValueError(f"num_steps must be >= 0; got {self.num_steps}")
+        if self.global_batch_size <= 0:
+            raise ValueError(f"global_batch_size must be positive; got {self.global_batch_size}")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    step: int
+    status: str  # "completed", "time_budget", "preempted", "data_exhausted"
+    losses: Dict[str, float]
+    elapsed_s: float
+    checkpoint: Optional[str]
+
+
+def _fold_seed(seed: tf.Tensor, value) -> tf.Tensor:
+    return tf.random.experimental.stateless_fold_in(seed, tf.cast(value, tf.int64))
+
+
+class Trainer:
+    """Builds the task's model and optimisers under ``strategy`` and trains them.
+
+    Args:
+      task: the paper's ``Task``.
+      config: ``TrainerConfig``.
+      strategy: a ``tf.distribute.Strategy`` (default: ``make_strategy("auto")``).
+    """
+
+    def __init__(self, task: Task, config: TrainerConfig, strategy: Optional[tf.distribute.Strategy] = None):
+        self.task = task
+        self.config = config
+        self.strategy = strategy or make_strategy("auto")
+        self.chief = is_chief(self.strategy)
+        if task.loss_reduction not in ("mean", "sum"):
+            raise ValueError(f"{type(task).__name__}.loss_reduction must be 'mean' or 'sum'; "
+                             f"got {task.loss_reduction!r}")
+        num_replicas = self.strategy.num_replicas_in_sync
+        if config.global_batch_size % num_replicas:
+            raise ValueError(f"global batch size {config.global_batch_size} is not divisible by the "
+                             f"{num_replicas} replicas of {type(self.strategy).__name__}")
+        self.per_replica_batch_size = config.global_batch_size // num_replicas
+        if config.mixed_precision:
+            keras.mixed_precision.set_global_policy("mixed_float16")
+        keras.utils.set_random_seed(config.seed)
+
+        with self.strategy.scope():
+            self.model = task.build_model()
+            if not self.model.weights:
+                raise ValueError(f"{type(task).__name__}.build_model() must return a built model "
+                                 "(its variables are needed to build the optimisers)")
+            self.optimizer_specs: List[OptimizerSpec] = list(task.build_optimizers(self.model))
+            self._variables: Dict[str, List[tf.Variable]] = {}
+            for spec in self.optimizer_specs:
+                if spec.name in self._variables:
+                    raise ValueError(f"two optimizers are named {spec.name!r}")
+                if config.mixed_precision and not isinstance(spec.optimizer, keras.optimizers.LossScaleOptimizer):
+                    spec.optimizer = keras.optimizers.LossScaleOptimizer(spec.optimizer)
+                variables = list(spec.variables())
+                if not variables:
+                    raise ValueError(f"optimizer {spec.name!r} has no variables to train")
+                self._variables[spec.name] = variables
+                # Keras 3 optimisers must create their slots inside the strategy scope before the first
+                # tf.function step, or the first step fails to create variables under a distribution.
+                spec.optimizer.build(variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            self.base_seed = tf.Variable([config.seed, 0x5EED], dtype=tf.int64, trainable=False,
+                                         name="base_seed")
+
+        tracked = {f"optimizer_{spec.name}": spec.optimizer for spec in self.optimizer_specs}
+        self.checkpoint = tf.train.Checkpoint(model=self.model, step=self.step, base_seed=self.base_seed, **tracked)
+        self.checkpoints = CheckpointKeeper(self.checkpoint, config.model_dir, chief=self.chief,
+                                            max_to_keep=config.keep_checkpoints,
+                                            checkpoint_name=config.checkpoint_name)
+        self.summaries = SummaryWriter(os.path.join(config.model_dir, config.summary_subdir), enabled=self.chief)
+        self._compute = tf.function(self._losses_and_gradients, jit_compile=config.jit_compile)
+        self._train_step = tf.function(self._distributed_step)
+        self._predict = tf.function(self._predict_fn)
+        self._stop_signal: Optional[int] = None
+
+    # ------------------------------------------------------------------------------------------ step
+    def _replica_seed(self, step) -> tf.Tensor:
+        replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+        return tf.cast(_fold_seed(_fold_seed(self.base_seed, step), replica), tf.int32)
+
+    def _loss_scale(self) -> float:
+        return 1.0 / self.strategy.num_replicas_in_sync if self.task.loss_reduction == "mean" else 1.0
+
+    def _losses_and_gradients(self, batch, step, seed, spec_indices: tuple):
+        specs = [self.optimizer_specs[i] for i in spec_indices]
+        with tf.GradientTape(persistent=len(specs) > 1) as tape:
+            losses = dict(self.task.train_losses(self.model, batch, step, seed))
+            missing = [spec.loss for spec in specs if spec.loss not in losses]
+            if missing:
+                raise KeyError(f"{type(self.task).__name__}.train_losses() returned {sorted(losses)} "
+                               f"but the optimizers minimise {missing}")
+            objectives = []
+            for spec in specs:
+                objective = tf.cast(losses[spec.loss], tf.float32) * self._loss_scale()
+                if self.config.mixed_precision:
+                    objective = spec.optimizer.scale_loss(objective)
+                objectives.append(objective)
+        gradients = [tape.gradient(objective, self._variables[spec.name])
+                     for spec, objective in zip(specs, objectives)]
+        del tape
+        return losses, gradients
+
+    def _apply(self, spec: OptimizerSpec, gradients):
+        variables = self._variables[spec.name]
+        pairs = [(g, v) for g, v in zip(gradients, variables) if g is not None]
+        if not pairs:
+            raise ValueError(f"no variable of optimizer {spec.name!r} receives a gradient from "
+                             f"loss {spec.loss!r}")
+        if spec.clip_norm:
+            # Keras all-reduces inside apply_gradients, after its own clipping: clip the summed gradient here
+            # instead, then hand Keras 1/N of it so that its sum gives back the clipped total.
+            context = tf.distribute.get_replica_context()
+            grads = context.all_reduce(tf.distribute.ReduceOp.SUM, [g for g, _ in pairs])
+            grads, _ = tf.clip_by_global_norm(grads, spec.clip_norm)
+            grads = [g / self.strategy.num_replicas_in_sync for g in grads]
+            pairs = list(zip(grads, [v for _, v in pairs]))
+        spec.optimizer.apply_gradients(pairs)
+
+    def _replica_step(self, batch):
+        step = self.step.read_value()
+        seed = self._replica_seed(step)
+        if self.task.sequential_updates:
+            losses = {}
+            for index, spec in enumerate(self.optimizer_specs):
+                spec_losses, (gradients,) = self._compute(batch, step, seed, (index,))
+                self._apply(spec, gradients)
+                losses.update(spec_losses)
+        else:
+            losses, all_gradients = self._compute(batch, step, seed, tuple(range(len(self.optimizer_specs))))
+            for spec, gradients in zip(self.optimizer_specs, all_gradients):
+                self._apply(spec, gradients)
+        return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
+
+    def _distributed_step(self, batch):
+        per_replica = self.strategy.run(self._replica_step, args=(batch,))
+        losses = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+                  for name, value in per_replica.items()}
+        self.step.assign_add(1)
+        return losses
+
+    # ------------------------------------------------------------------------------------- prediction
+    def _predict_fn(self, batch, seed):
+        return self.task.predict(self.model, batch, seed)
+
+    def predict(self, batch: Mapping[str, np.ndarray], seed: int = 0) -> np.ndarray:
+        """The task's prediction for a host batch (evaluation and summaries), as NumPy."""
+        tensors = {key: tf.convert_to_tensor(value) for key, value in batch.items()}
+        return self._predict(tensors, tf.constant([seed, 1], tf.int32)).numpy()
+
+    # ------------------------------------------------------------------------------------------- data
+    def _distribute(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], start_step: int):
+        replicas_per_pipeline = None
+
+        def wrapped(context: tf.distribute.InputContext) -> tf.data.Dataset:
+            nonlocal replicas_per_pipeline
+            replicas_per_pipeline = context.num_replicas_in_sync // context.num_input_pipelines
+            dataset = dataset_fn(context)
+            # Each step draws one batch per local replica from this pipeline: skip what a resumed run
+            # already consumed so that it sees the same batches as an uninterrupted one.
+            return dataset.skip(start_step * replicas_per_pipeline) if start_step else dataset
+
+        return self.strategy.distribute_datasets_from_function(wrapped)
+
+    def _with_step_inputs(self, batch, step: int):
+        extra = self.task.step_inputs(step, self.config.global_batch_size)
+        if not extra:
+            return batch
+        per_replica = self.per_replica_batch_size
+
+        def slice_for(context: tf.distribute.ValueContext):
+            start = context.replica_id_in_sync_group * per_replica
+            return {key: tf.convert_to_tensor(value[start:start + per_replica]) for key, value in extra.items()}
+
+        values = self.strategy.experimental_distribute_values_from_function(slice_for)
+        return {**batch, **values}
+
+    # ------------------------------------------------------------------------------------------- loop
+    def restore(self) -> Optional[str]:
+        """Restore the newest checkpoint of ``model_dir`` (if any); returns its path."""
+        return self.checkpoints.restore_latest()
+
+    def _on_signal(self, signum, frame):
+        self._stop_signal = signum
+
+    def fit(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], *,
+            hooks: Sequence[Hook] = (), video_batch: Optional[Mapping[str, np.ndarray]] = None,
+            on_data_error: Optional[Callable[[Exception], Exception]] = None) -> TrainResult:
+        """Train until ``num_steps`` (resuming from the newest checkpoint), the time budget, or SIGTERM.
+
+        Args:
+          dataset_fn: ``InputContext -> tf.data.Dataset`` of per-replica batches (contract of
+            ``vidpred_tf.data.batch``), repeated as long as needed.
+          hooks: ``hook(trainer, step, losses)`` called after every step on every worker.
+          video_batch: a fixed host batch whose ``Task.summary_videos`` are written as GIF summaries every
+            ``video_every`` steps.
+          on_data_error: turns a ``tf.errors.DataLossError``/``InvalidArgumentError`` from the input pipeline
+            into a better error (e.g. one naming the corrupt file).
+        """
+        config = self.config
+        restored = self.restore()
+        start_step = int(self.step.numpy())
+        if restored and self.chief:
+            print(f"Resumed from {restored} at step {start_step}", flush=True)
+        iterator = iter(self._distribute(dataset_fn, start_step))
+        progress = Progress(config.num_steps, config.global_batch_size, start_step, config.time_budget_s)
+        previous_handler = None
+        if config.handle_sigterm:
+            try:
+                previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
+            except ValueError:  # not the main thread: leave signals to the caller
+                previous_handler = None
+        step, losses, status, saved_at = start_step, {}, "completed", None
+        latest_path = restored
+        try:
+            while step < config.num_steps:
+                try:
+                    batch = next(iterator)
+                except (StopIteration, tf.errors.OutOfRangeError):
+                    status = "data_exhausted"
+                    break
+                except (tf.errors.DataLossError, tf.errors.InvalidArgumentError) as err:
+                    if on_data_error is not None:
+                        raise on_data_error(err) from err
+                    raise
+                batch = self._with_step_inputs(batch, step)
+                loss_tensors = self._train_step(batch)
+                step += 1
+                losses = {name: float(value) for name, value in loss_tensors.items()}
+                if config.nan_guard:
+                    bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
+                    if bad:
+                        raise NonFiniteLossError(
+                            f"loss {', '.join(bad)} became non-finite at step {step} "
+                            f"({', '.join(f'{n}={losses[n]}' for n in bad)}); stopped without saving. "
+                            f"Last good checkpoint: {latest_path or 'none'}")
+                if config.log_every and (step % config.log_every == 0 or step == config.num_steps):
+                    rates = progress.report(step, losses) if self.chief else {}
+                    self.summaries.scalars(losses, step, prefix="loss/")
+                    self.summaries.scalars(rates, step, prefix="perf/")
+                if config.video_every and video_batch is not None and step % config.video_every == 0:
+                    self.write_videos(video_batch, step)
+                if config.checkpoint_every and step % config.checkpoint_every == 0:
+                    latest_path = self.checkpoints.save(step) or latest_path
+                    saved_at = step
+                for hook in hooks:
+                    hook(self, step, losses)
+                if self._stop_signal is not None:
+                    status = "preempted"
+                    break
+                if config.time_budget_s is not None and progress.elapsed() >= config.time_budget_s:
+                    status = "time_budget"
+                    break
+            if saved_at != step and step > start_step:
+                latest_path = self.checkpoints.save(step) or latest_path
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
+            self.summaries.flush()
+        if status == "preempted" and self.chief:
+            print(f"Stopped by signal {self._stop_signal} at step {step}; checkpoint {latest_path}", flush=True)
+        return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
+                           checkpoint=latest_path)
+
+    def write_videos(self, batch: Mapping[str, np.ndarray], step: int, max_videos: int = 4) -> None:
+        """Write ``Task.summary_videos`` of ``batch`` as animated GIFs (videos of a batch side by side)."""
+        if not self.summaries.enabled:
+            return
+        tensors = {key: tf.convert_to_tensor(value) for key, value in batch.items()}
+        videos = self.task.summary_videos(self.model, tensors, tf.constant([self.config.seed, 2], tf.int32))
+        for name, video in videos.items():
+            video = np.asarray(video)[:max_videos]
+            tiled = np.concatenate(list(video), axis=2)  # [T, H, B*W, C]
+            self.summaries.gif(f"videos/{name}", tiled, step)
