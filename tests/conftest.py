@@ -33,3 +33,16 @@ def golden_dir() -> pathlib.Path:
             pytest.fail(f"VIDPRED_GOLDEN_DIR={root} does not exist")
         pytest.skip(f"no goldens at {root}")
     return root
+
+
+@pytest.fixture(scope="session")
+def mirrored_two_cpus() -> tf.distribute.MirroredStrategy:
+    """One MirroredStrategy over the two logical CPUs for the whole session.
+
+    Each MirroredStrategy numbers its collective ops from the same start, and the runtime caches a collective's
+    shapes by that number: a second strategy over the same devices in one process then clashes with the first
+    ("Shape mismatch in the collective instance"). Programs create one strategy; tests share one.
+    """
+    devices = [d.name for d in tf.config.list_logical_devices("CPU")][:2]
+    assert len(devices) == 2, "conftest should have created two logical CPU devices"
+    return tf.distribute.MirroredStrategy(devices)

@@ -80,10 +80,8 @@ def test_bad_arguments_are_named():
         pipeline.make_dataset(_examples(), batch_size=1, seed=0, skip_batches=-1)
 
 
-def test_mirrored_strategy_splits_the_global_batch_over_two_replicas():
-    devices = [d.name for d in tf.config.list_logical_devices("CPU")]
-    assert len(devices) >= 2, "tests/conftest.py should create 2 logical CPU devices"
-    strategy = tf.distribute.MirroredStrategy(devices[:2])
+def test_mirrored_strategy_splits_the_global_batch_over_two_replicas(mirrored_two_cpus):
+    strategy = mirrored_two_cpus
     contexts = []
 
     def make_examples(context):

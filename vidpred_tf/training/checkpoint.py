@@ -13,7 +13,39 @@ import shutil
 import tempfile
 from typing import Optional
 
+import keras
 import tensorflow as tf
+
+
+def weights_by_path(model: keras.Model) -> dict:
+    """Every variable of ``model`` keyed by its Keras path, for ``tf.train.Checkpoint``.
+
+    ``tf.train.Checkpoint`` does not follow the lists a Keras 3 model keeps its layers in (``self.blocks =
+    [...]``), so checkpointing the model object alone can silently miss those weights. Keying the variables by
+    path saves all of them, whatever the model's structure.
+    """
+    weights = {}
+    for variable in model.weights:
+        if variable.path in weights:
+            raise ValueError(f"two variables of model {model.name!r} share the path {variable.path!r}; "
+                             "give their layers distinct names")
+        weights[variable.path] = variable
+    return weights
+
+
+def model_checkpoint(model: keras.Model, **others) -> tf.train.Checkpoint:
+    """The checkpoint layout of the trainer: the model by its weight paths, plus ``others``."""
+    return tf.train.Checkpoint(model_weights=weights_by_path(model), **others)
+
+
+def restore_model_weights(model: keras.Model, path: str) -> None:
+    """Load the model weights of a trainer checkpoint (``ckpt-N`` or ``model.ckpt-N``) into ``model``.
+
+    Optimiser slots and counters in the file are ignored; a model variable missing from it is an error.
+    """
+    status = model_checkpoint(model).read(path)
+    status.expect_partial()
+    status.assert_existing_objects_matched()
 
 
 class CheckpointKeeper:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import signal
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -23,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vidpred_tf.training.checkpoint import CheckpointKeeper
+from vidpred_tf.training.checkpoint import CheckpointKeeper, model_checkpoint
 from vidpred_tf.training.progress import Progress
 from vidpred_tf.training.strategy import is_chief, make_strategy
 from vidpred_tf.training.summaries import SummaryWriter
@@ -41,8 +40,10 @@ class TrainerConfig:
     """How to train; the paper scripts fill it from their absl flags.
 
     ``global_batch_size`` is the batch of one step summed over replicas. ``checkpoint_every``,
-    ``log_every`` and ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a
-    checkpoint) after that many seconds of training.
+    ``log_every`` (progress line), ``summary_every`` (TensorBoard scalars; 0: with the progress line) and
+    ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a checkpoint) after that
+    many seconds of training. ``summary_dir`` defaults to ``model_dir``. ``scalar_prefix`` is put before the loss names in TensorBoard (the e3d port
+    uses "" to keep the original tags ``loss_train``...).
     """
 
     model_dir: str
@@ -53,13 +54,15 @@ class TrainerConfig:
     keep_checkpoints: int = 5
     checkpoint_name: str = "ckpt"
     log_every: int = 100
+    summary_every: int = 0
+    scalar_prefix: str = "loss/"
     video_every: int = 0
     time_budget_s: Optional[float] = None
     jit_compile: bool = False
     mixed_precision: bool = False
     nan_guard: bool = True
     handle_sigterm: bool = True
-    summary_subdir: str = ""
+    summary_dir: Optional[str] = None
 
     def __post_init__(self):
         if self.num_steps < 0:
@@ -131,11 +134,11 @@ class Trainer:
                                          name="base_seed")
 
         tracked = {f"optimizer_{spec.name}": spec.optimizer for spec in self.optimizer_specs}
-        self.checkpoint = tf.train.Checkpoint(model=self.model, step=self.step, base_seed=self.base_seed, **tracked)
+        self.checkpoint = model_checkpoint(self.model, step=self.step, base_seed=self.base_seed, **tracked)
         self.checkpoints = CheckpointKeeper(self.checkpoint, config.model_dir, chief=self.chief,
                                             max_to_keep=config.keep_checkpoints,
                                             checkpoint_name=config.checkpoint_name)
-        self.summaries = SummaryWriter(os.path.join(config.model_dir, config.summary_subdir), enabled=self.chief)
+        self.summaries = SummaryWriter(config.summary_dir or config.model_dir, enabled=self.chief)
         self._compute = tf.function(self._losses_and_gradients, jit_compile=config.jit_compile)
         self._train_step = tf.function(self._distributed_step)
         self._predict = tf.function(self._predict_fn)
@@ -303,8 +306,10 @@ class Trainer:
                             f"Last good checkpoint: {latest_path or 'none'}")
                 if config.log_every and (step % config.log_every == 0 or step == config.num_steps):
                     rates = progress.report(step, losses) if self.chief else {}
-                    self.summaries.scalars(losses, step, prefix="loss/")
                     self.summaries.scalars(rates, step, prefix="perf/")
+                summary_every = config.summary_every or config.log_every
+                if summary_every and step % summary_every == 0:
+                    self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
                 if config.video_every and video_batch is not None and step % config.video_every == 0:
                     self.write_videos(video_batch, step)
                 if config.checkpoint_every and step % config.checkpoint_every == 0:

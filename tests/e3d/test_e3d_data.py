@@ -1,0 +1,116 @@
+"""The e3d readers (Moving MNIST .npz, KTH frame folders) vs the original's recorded batches, and their fake
+writers."""
+
+import random
+
+import numpy as np
+import pytest
+
+from e3d_testutil import golden_e3d_dir
+from vidpred_tf.data.e3d_npz import MnistNpzHandle, write_fake_mnist_npz
+from vidpred_tf.data.kth_frames import KthHandle, kth_handle, load_kth_split, write_fake_kth
+from vidpred_tf.data.registry import get_reader
+
+
+@pytest.fixture(scope="module")
+def misc():
+    return golden_e3d_dir() / "misc"
+
+
+@pytest.fixture(scope="module")
+def golden(misc):
+    with np.load(misc / "misc_golden.npz") as archive:
+        return {key: archive[key] for key in archive.files}
+
+
+def test_mnist_reader_reproduces_the_original_batches(misc, golden):
+    handle = MnistNpzHandle(str(misc / "fake_moving_mnist.npz"), batch_size=2)
+    batches = np.stack(list(handle.batches(do_shuffle=False)))
+    np.testing.assert_array_equal(batches, golden["mnist_batches_noshuffle"])
+    assert batches.dtype == np.float32
+
+    dataset = get_reader("e3d_npz")(str(misc / "fake_moving_mnist.npz"), batch_size=2, epochs=2)
+    served = [b["images"].numpy() for b in dataset]
+    assert len(served) == 6
+    np.testing.assert_array_equal(np.stack(served[3:]), golden["mnist_batches_noshuffle"])
+
+
+def test_mnist_fake_writer_layout_and_last_full_batch_dropped(tmp_path):
+    path = write_fake_mnist_npz(str(tmp_path / "train.npz"), num_sequences=6, input_length=2, output_length=3,
+                                height=4, width=5, channels=1, seed=3)
+    with np.load(path) as archive:
+        assert archive["clips"].dtype == np.int32 and archive["clips"].shape == (2, 6, 2)
+        assert archive["dims"].tolist() == [[1, 4, 5]]
+        raw = archive["input_raw_data"]
+    assert raw.dtype == np.float32 and raw.shape == (30, 1, 4, 5)
+    batches = list(MnistNpzHandle(path, 2).batches())
+    assert len(batches) == 2  # 6 sequences, batches of 2: the third (last full) batch is never served
+    expected_seq3 = np.transpose(raw[15:20], (0, 2, 3, 1))
+    np.testing.assert_array_equal(batches[1][1], expected_seq3)
+
+    # shuffling follows Python's random on the index list
+    handle = MnistNpzHandle(path, 2, rng=random.Random(7))
+    first = next(handle.batches(do_shuffle=True))
+    order = list(range(6))
+    random.Random(7).shuffle(order)
+    np.testing.assert_array_equal(first[0], np.transpose(raw[order[0] * 5:order[0] * 5 + 5], (0, 2, 3, 1)))
+
+
+def test_mnist_two_paths_use_frame_offsets(tmp_path):
+    first = write_fake_mnist_npz(str(tmp_path / "a.npz"), num_sequences=3, seed=1)
+    second = write_fake_mnist_npz(str(tmp_path / "b.npz"), num_sequences=4, seed=2)
+    joined = MnistNpzHandle(f"{first},{second}", 1)
+    assert joined.total() == 7
+    second_alone = list(MnistNpzHandle(second, 1).batches())
+    joined_batches = list(joined.batches())
+    # 7 sequences in batches of 1 serve 6; the last 3 served are the second file's first 3 sequences
+    for ours, theirs in zip(joined_batches[3:], second_alone[:3]):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(FileNotFoundError, match="missing.npz"):
+        MnistNpzHandle(str(tmp_path / "missing.npz"), 1)
+
+
+def test_kth_reader_reproduces_the_original(misc, golden):
+    width = golden["kth_test_data"].shape[1]
+    for split in ("train", "test"):
+        data, indices = load_kth_split(str(misc / "fake_kth"), split, width, 4)
+        assert indices == golden[f"kth_{split}_indices"].tolist()
+        np.testing.assert_array_equal(data.astype(np.float32), golden[f"kth_{split}_data"])
+    handle = kth_handle(str(misc / "fake_kth"), "test", image_width=width, seq_length=4, batch_size=2)
+    np.testing.assert_array_equal(np.stack(list(handle.batches(do_shuffle=False))),
+                                  golden["kth_test_batches_noshuffle"])
+    dataset = get_reader("kth_frames")(str(misc / "fake_kth"), split="test", image_width=width, seq_length=4,
+                                       batch_size=2)
+    np.testing.assert_array_equal(np.stack([b["images"].numpy() for b in dataset]),
+                                  golden["kth_test_batches_noshuffle"])
+
+
+def test_kth_fake_writer_gives_gap_aware_clips(tmp_path):
+    import cv2
+    from PIL import Image
+
+    root = write_fake_kth(str(tmp_path / "kth"), persons=("03", "20"), frame_numbers=(1, 2, 3, 4, 5, 7, 8, 9, 10),
+                          height=6, width=10, seed=4)
+    data, starts = load_kth_split(root, "train", 5, 4, cache=False)
+    # per video: frames 1-5 and 7-10 (positions 0-4, 5-8); non-overlapping categories take clips ending at
+    # 10 (7..10) and at 5 (2..5); jogging/running step back only 3 after a clip: 7..10 and 2..5 as well
+    per_video = [5, 1]
+    assert starts == [9 * v + p for v in range(5, -1, -1) for p in per_video]
+    frame = np.array(Image.open(f"{root}/walking/person03_walking_d1_uncomp/image_0008.png"))[:, :, 0]
+    expected = cv2.resize(np.float32(frame), (5, 5)) / 255
+    walking_video = 3
+    np.testing.assert_allclose(data[walking_video * 9 + 6, :, :, 0], expected)
+    test_data, test_starts = load_kth_split(root, "test", 5, 4)
+    assert len(test_data) == 54 and len(test_starts) == 12
+    handle = KthHandle(data, starts, batch_size=4, seq_length=4)
+    assert len(list(handle.batches())) == 2  # 12 clips in batches of 4: the last full batch is dropped
+    with pytest.raises(FileNotFoundError, match="category folder .*boxing"):
+        load_kth_split(str(tmp_path), "train", 5, 4)
+
+
+def test_registered_npz_reader_checks_the_sequence_length(misc):
+    reader = get_reader("e3d_npz")
+    assert reader(str(misc / "fake_moving_mnist.npz"), batch_size=2, seq_length=6).element_spec["images"].shape == (
+        2, 6, 8, 8, 1)
+    with pytest.raises(ValueError, match="sequences have 6 frames .* --total_length is 20"):
+        reader(str(misc / "fake_moving_mnist.npz"), batch_size=2, seq_length=20)

@@ -1,0 +1,181 @@
+"""scripts/e3d/run.py: the original's flags, the flagfiles, training on the shared trainer, test mode, towers."""
+
+import glob
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vidpred_tf.data.e3d_npz import write_fake_mnist_npz
+from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
+from vidpred_tf.models.e3d.sampling import SamplingConfig
+from vidpred_tf.models.e3d.task import E3DTask, patch_images, unpatch_images
+from vidpred_tf.models.e3d.preprocess import reshape_patch
+from vidpred_tf.training import OptimizerSpec, Trainer, TrainerConfig, make_strategy
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+RUN = str(REPO / "scripts" / "e3d" / "run.py")
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+TINY = ["--img_width", "8", "--patch_size", "2", "--input_length", "3", "--total_length", "6",
+        "--num_hidden", "8,8", "--model_name", "original_e3d_lstm", "--batch_size", "2"]
+
+_DUMP_FLAGS = """
+import json, runpy, sys
+sys.argv = ["run.py"]
+module = runpy.run_path(sys.argv_path, run_name="not_main")
+from absl import flags
+FLAGS = flags.FLAGS
+FLAGS(["run.py"] + sys.extra)
+names = json.loads(sys.names)
+print("FLAGS " + json.dumps({n: [FLAGS[n].default, type(FLAGS[n].value).__name__, FLAGS[n].value] for n in names}))
+"""
+
+
+def _dump_flags(names, extra=()):
+    code = (f"import sys; sys.argv_path = {RUN!r}; sys.extra = {list(extra)!r}; sys.names = {json.dumps(names)!r}\n"
+            + _DUMP_FLAGS)
+    process = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=ENV, timeout=120)
+    assert process.returncode == 0, process.stderr[-3000:]
+    return json.loads(process.stdout.split("FLAGS ", 1)[1])
+
+
+def test_all_33_original_flags_with_their_defaults(golden_dir):
+    expected = json.loads((golden_dir / "e3d" / "misc" / "run_flags_defaults.json").read_text())
+    assert len(expected) == 33
+    actual = _dump_flags(sorted(expected) + ["sampling_delta_per_iter"], extra=["--sampling_delta_per_iter=1e-5"])
+    for name, spec in expected.items():
+        default, _, _ = actual[name]
+        assert default == spec["default"], (name, default, spec["default"])
+    assert actual["sampling_delta_per_iter"][2] == pytest.approx(1e-5)
+
+
+def test_every_flagfile_parses_and_names_a_known_model():
+    files = sorted(glob.glob(str(REPO / "flags" / "e3d" / "*.flags")))
+    assert len(files) == 20  # the 19 scripts/*.sh and the README quick start
+    for path in files:
+        values = _dump_flags(["model_name", "dataset_name", "is_training", "sampling_changing_rate", "layer_norm"],
+                             extra=[f"--flagfile={path}"])
+        assert values["model_name"][2] in MODEL_NAMES, path
+        assert values["dataset_name"][2] in ("mnist", "action"), path
+        # The scripts' --sampling_delta_per_iter never reached the schedule.
+        assert values["sampling_changing_rate"][2] == pytest.approx(0.00002), path
+        assert values["layer_norm"][2] is True
+
+
+def test_spaced_booleans_are_read_as_assignments():
+    from absl import flags
+
+    from vidpred_tf.cli import rewrite_spaced_booleans
+
+    flag_values = flags.FlagValues()
+    flags.DEFINE_boolean("reverse_input", True, "", flag_values=flag_values)
+    flags.DEFINE_string("is_training", "True", "", flag_values=flag_values)
+    argv = ["run.py", "--reverse_input", "False", "--is_training", "False", "--lr", "0.1"]
+    rewritten = rewrite_spaced_booleans(argv, flag_values)
+    assert rewritten == ["run.py", "--reverse_input=False", "--is_training", "False", "--lr", "0.1"]
+    flag_values(rewritten[:2] + rewritten[2:4])
+    assert flag_values.reverse_input is False and flag_values.is_training == "False"
+
+
+def _run(args, cwd):
+    process = subprocess.run([sys.executable, RUN, *args], capture_output=True, text=True, env=ENV, cwd=cwd,
+                             timeout=300)
+    assert process.returncode == 0, process.stdout[-2000:] + process.stderr[-3000:]
+    return process.stdout
+
+
+def _scalars(logdir):
+    values = {}
+    for path in glob.glob(os.path.join(logdir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                number = tf.make_ndarray(value.tensor) if value.HasField("tensor") else value.simple_value
+                values.setdefault(value.tag, {})[event.step] = float(number)
+    return values
+
+
+def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
+    write_fake_mnist_npz(str(tmp_path / "train.npz"), num_sequences=12, input_length=3, output_length=3, seed=1)
+    write_fake_mnist_npz(str(tmp_path / "valid.npz"), num_sequences=7, input_length=3, output_length=3, seed=2)
+    data = ["--train_data_paths", "train.npz", "--valid_data_paths", "valid.npz", "--save_dir", "ckpt",
+            "--gen_frm_dir", "gen", "--log_dir", "logs"]
+    out = _run(data + TINY + ["--max_iterations", "4", "--display_interval", "2", "--test_interval", "4",
+                              "--snapshot_interval", "2", "--log_interval", "1", "--layer_norm", "True",
+                              "--sampling_delta_per_iter", "0.00001"], tmp_path)
+    # The parameter count of the model, not the original's 3P+1 (Adam slots counted as trainable).
+    config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=3, total_length=6,
+                       num_hidden=(8, 8))
+    from vidpred_tf.models.e3d.model import build_model
+    assert f"Total number of model parameters: {build_model(config).parameter_count()}" in out
+    assert sorted(os.listdir(tmp_path / "ckpt")) == [
+        "checkpoint", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
+        "model.ckpt-4.data-00000-of-00001", "model.ckpt-4.index"]
+    scalars = _scalars(str(tmp_path / "logs"))
+    for tag in ("loss_train", "l1_loss_train", "l2_loss_train"):
+        assert sorted(scalars[tag]) == [1, 2, 3, 4], (tag, scalars.get(tag))
+    for step in (1, 2, 3, 4):
+        assert scalars["loss_train"][step] == pytest.approx(
+            scalars["l1_loss_train"][step] + scalars["l2_loss_train"][step], rel=1e-5)
+    # Evaluation at iteration 4: 7 sequences in batches of 2, the last full batch dropped -> 3 batches.
+    assert sorted(os.listdir(tmp_path / "gen" / "4")) == ["1", "2", "3"]
+    assert sorted(os.listdir(tmp_path / "gen" / "4" / "1")) == (
+        [f"gt{i:02d}.png" for i in range(1, 7)] + [f"pd{i:02d}.png" for i in range(4, 7)])
+    in_training = out.split("mse per seq:", 1)[1].split("Finished", 1)[0]
+
+    # Test mode (crashed in the original): newest checkpoint of --save_dir, same numbers, nothing deleted.
+    out = _run(data + TINY + ["--is_training", "False"], tmp_path)
+    assert "Restored ckpt/model.ckpt-4" in out
+    assert out.split("mse per seq:", 1)[1].strip() == in_training.strip()
+    assert os.path.exists(tmp_path / "ckpt" / "model.ckpt-4.index")
+    assert sorted(os.listdir(tmp_path / "gen")) == ["4", "test_result"]
+
+    # A finished run resumes at its last iteration instead of starting again.
+    out = _run(data + TINY + ["--max_iterations", "4", "--test_interval", "0"], tmp_path)
+    assert "Resumed from ckpt/model.ckpt-4 at step 4" in out
+
+
+def test_patching_in_the_graph_matches_reshape_patch():
+    images = np.random.default_rng(0).random((2, 3, 8, 8, 1)).astype(np.float32)
+    patched = patch_images(tf.constant(images), 4).numpy()
+    np.testing.assert_array_equal(patched, reshape_patch(images, 4))
+    np.testing.assert_array_equal(unpatch_images(tf.constant(patched), 4, 1).numpy(), images)
+
+
+class _SGDTask(E3DTask):
+    """E3DTask with SGD(1): the update is minus the applied (summed) gradient."""
+
+    def build_optimizers(self, model):
+        return [OptimizerSpec("generator", keras.optimizers.SGD(1.0), lambda: model.trainable_variables, "loss")]
+
+
+def _applied_gradient(strategy, videos, model_dir):
+    config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=3, total_length=6,
+                       num_hidden=(8, 8))
+    sampling = SamplingConfig(batch_size=2, total_length=6, input_length=3, img_width=8, patch_size=2)
+    trainer = Trainer(_SGDTask(config, sampling, 1.0, seed=4),
+                      TrainerConfig(model_dir=model_dir, num_steps=1, global_batch_size=4, seed=9,
+                                    checkpoint_every=0, log_every=0), strategy)
+    before = [v.numpy().copy() for v in trainer.model.trainable_variables]
+
+    def dataset_fn(context):
+        per_replica = context.get_per_replica_batch_size(4)
+        return tf.data.Dataset.from_tensors({"images": videos}).unbatch().batch(per_replica).repeat()
+
+    trainer.fit(dataset_fn)
+    return [b - v.numpy() for b, v in zip(before, trainer.model.trainable_variables)]
+
+
+def test_two_towers_apply_the_sum_of_their_gradients(tmp_path, mirrored_two_cpus):
+    """Spec checklist 12: the towers' gradients of the un-normalised loss are added, as in the original."""
+    videos = np.random.default_rng(3).random((4, 6, 8, 8, 1)).astype(np.float32)
+    one = _applied_gradient(make_strategy("one_device"), videos, str(tmp_path / "one"))
+    two = _applied_gradient(mirrored_two_cpus, videos, str(tmp_path / "two"))
+    assert max(float(np.abs(g).max()) for g in one) > 0
+    for g1, g2 in zip(one, two):
+        np.testing.assert_allclose(g2, g1, rtol=2e-4, atol=1e-5 * max(1.0, float(np.abs(g1).max())))

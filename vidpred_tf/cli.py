@@ -1,0 +1,35 @@
+"""Command-line helpers shared by the paper scripts."""
+
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from absl import flags
+
+_BOOLEAN_WORDS = ("true", "false", "t", "f", "1", "0")
+
+
+def rewrite_spaced_booleans(argv: Sequence[str], flag_values: flags.FlagValues = flags.FLAGS) -> List[str]:
+    """``--bool_flag True`` -> ``--bool_flag=True`` for the boolean flags of ``flag_values``.
+
+    The original TF1 scripts pass booleans as two words (``--layer_norm True``); absl reads ``--layer_norm``
+    alone as True and leaves the word behind as a positional argument, so ``--flag False`` silently meant True.
+    Reading the pair as one assignment is what the scripts' authors meant.
+    """
+    rewritten, index = [argv[0]] if argv else [], 1
+    while index < len(argv):
+        arg = argv[index]
+        name = arg[2:] if arg.startswith("--") and "=" not in arg else None
+        if (name and name in flag_values and flag_values[name].boolean and index + 1 < len(argv)
+                and argv[index + 1].lower() in _BOOLEAN_WORDS):
+            rewritten.append(f"--{name}={argv[index + 1]}")
+            index += 2
+            continue
+        rewritten.append(arg)
+        index += 1
+    return rewritten
+
+
+def parse_flags(argv: Sequence[str]) -> List[str]:
+    """``flags_parser`` for ``absl.app.run`` that accepts the originals' spaced booleans."""
+    return flags.FLAGS(rewrite_spaced_booleans(list(argv)))

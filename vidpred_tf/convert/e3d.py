@@ -1,0 +1,180 @@
+"""E3D-LSTM study (kevinstan/video_prediction) checkpoints <-> the port's ``E3DLSTM``.
+
+The original saves every global variable under its TF1 name (``generator/e3d-lstm/e3d0/conv3d/kernel``...),
+plus hand-written Adam slots ``Variable_*`` and EMA shadows ``*/ExponentialMovingAverage``; the slots are
+skipped, the shadows are loaded instead of the weights with ``--use_ema``. Kernel layouts are the same as
+Keras' (``[kd, kh, kw, in, out]``), so no value is transformed.
+
+Command line::
+
+    python -m vidpred_tf.convert.e3d --checkpoint pretrain/model.ckpt-80000 --model_name original_e3d_lstm \\
+        --preset mnist --cell_kernel 2,5,5 --output mm_e3d.weights.h5
+    python -m vidpred_tf.convert.e3d --to_tf1 --checkpoint mm_e3d.weights.h5 --model_name ... --output model.ckpt
+
+``--output`` ending in ``.weights.h5`` writes Keras weights, anything else a TF2 checkpoint prefix
+(``tf.train.Checkpoint(model=...)``). Google's pretrained E3D-LSTM checkpoints have the upstream architecture:
+``original_e3d_lstm`` with ``--cell_kernel 2,5,5`` (or ``original_e3d_lstm_residuals``, same variables).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from typing import Optional, Sequence
+
+import tensorflow as tf
+
+from vidpred_tf.convert.tf1 import (CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
+                                    write_tf1_checkpoint)
+from vidpred_tf.models.e3d.config import L2_FORMS, MODEL_NAMES, RESIDUAL_MODES, E3DConfig
+from vidpred_tf.models.e3d.model import E3DLSTM, build_model
+from vidpred_tf.training.checkpoint import model_checkpoint, restore_model_weights
+
+# Geometry of the original's shell scripts (run.py's own defaults are img_width 64, patch 1, T 20).
+PRESETS = {
+    "mnist": dict(img_width=64, patch_size=4, input_length=10, total_length=20, img_channel=1),
+    "kth": dict(img_width=128, patch_size=8, input_length=10, total_length=30, img_channel=1),
+}
+
+ORIGINAL_SCOPE = r"^generator/"
+
+
+def load_original_checkpoint(model: E3DLSTM, checkpoint: str, use_ema: bool = False) -> LoadReport:
+    """Assign the model from an original TF1 checkpoint; ``CheckpointMismatchError`` names the first misfit."""
+    return load_tf1_checkpoint(checkpoint, model.tf1_variables(), include=ORIGINAL_SCOPE, use_ema=use_ema)
+
+
+def export_original_checkpoint(model: E3DLSTM, prefix: str) -> str:
+    """Write the model's variables under their original TF1 names (model variables only, no slots/EMA)."""
+    values = {name: variable.numpy() for name, variable in model.tf1_variables().items()}
+    return write_tf1_checkpoint(prefix, values)
+
+
+def _replace_files(staging_dir: str, staging_prefix: str, prefix: str):
+    """Move ``staging_prefix.*`` to ``prefix.*``, the index last (it is what readers look for)."""
+    produced = sorted(os.listdir(staging_dir))
+    base = os.path.basename(staging_prefix)
+    index = None
+    for name in produced:
+        if not name.startswith(base + "."):
+            continue
+        target = prefix + name[len(base):]
+        if name.endswith(".index"):
+            index = (os.path.join(staging_dir, name), target)
+        else:
+            os.replace(os.path.join(staging_dir, name), target)
+    if index is not None:
+        os.replace(*index)
+
+
+def save_port_weights(model: E3DLSTM, output: str) -> str:
+    """``.weights.h5`` (Keras) or a TF2 checkpoint prefix, written atomically."""
+    output = os.fspath(output)
+    directory = os.path.dirname(os.path.abspath(output))
+    os.makedirs(directory, exist_ok=True)
+    if output.endswith(".weights.h5"):
+        handle, staging = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
+        os.close(handle)
+        try:
+            model.save_weights(staging, overwrite=True)
+            os.replace(staging, output)
+        finally:
+            if os.path.exists(staging):
+                os.remove(staging)
+        return output
+    with tempfile.TemporaryDirectory(dir=directory, prefix=".tf2ckpt-") as staging_dir:
+        staging_prefix = os.path.join(staging_dir, "ckpt")
+        model_checkpoint(model).write(staging_prefix)
+        _replace_files(staging_dir, staging_prefix, output)
+    return output
+
+
+def load_port_weights(model: E3DLSTM, path: str) -> None:
+    """Inverse of ``save_port_weights``."""
+    path = os.fspath(path)
+    if path.endswith(".weights.h5"):
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"weights file {path} not found")
+        model.load_weights(path)
+        return
+    if not os.path.exists(path + ".index"):
+        raise FileNotFoundError(f"TF2 checkpoint {path} not found (no {path}.index)")
+    # The trainer's layout; a trainer checkpoint also holds the optimiser and the step, which are ignored.
+    restore_model_weights(model, path)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m vidpred_tf.convert.e3d",
+        description="Convert an original E3D-LSTM-study TF1 checkpoint into the port's weights (or back).")
+    parser.add_argument("--checkpoint", required=True,
+                        help="original TF1 checkpoint prefix (or, with --to_tf1, the port's weights)")
+    parser.add_argument("--output", required=True, help=".weights.h5 file or TF2 checkpoint prefix "
+                        "(with --to_tf1: TF1 checkpoint prefix)")
+    parser.add_argument("--to_tf1", action="store_true", help="convert port weights into an original checkpoint")
+    parser.add_argument("--model_name", default="e3d_lstm", help=f"one of {', '.join(MODEL_NAMES)}")
+    parser.add_argument("--preset", choices=sorted(PRESETS), help="geometry of the original scripts")
+    parser.add_argument("--img_width", type=int)
+    parser.add_argument("--img_channel", type=int)
+    parser.add_argument("--patch_size", type=int)
+    parser.add_argument("--input_length", type=int)
+    parser.add_argument("--total_length", type=int)
+    parser.add_argument("--num_hidden", default="64,64,64,64")
+    parser.add_argument("--layer_norm", default="True", choices=["True", "False"])
+    parser.add_argument("--cell_kernel", help="e.g. 2,5,5 (default: the model_name's kernel)")
+    parser.add_argument("--eidetic_attention", choices=["True", "False"])
+    parser.add_argument("--residual_mode", choices=RESIDUAL_MODES)
+    parser.add_argument("--l2_form", choices=L2_FORMS)
+    parser.add_argument("--use_ema", action="store_true", help="load the EMA shadows instead of the weights")
+    return parser
+
+
+def config_from_args(args) -> E3DConfig:
+    geometry = dict(img_width=64, patch_size=1, input_length=10, total_length=20, img_channel=1)
+    if args.preset:
+        geometry.update(PRESETS[args.preset])
+    for name in geometry:
+        if getattr(args, name) is not None:
+            geometry[name] = getattr(args, name)
+    knobs = {}
+    if args.cell_kernel:
+        knobs["cell_kernel"] = args.cell_kernel
+    if args.eidetic_attention:
+        knobs["eidetic_attention"] = args.eidetic_attention == "True"
+    if args.residual_mode:
+        knobs["residual_mode"] = args.residual_mode
+    if args.l2_form:
+        knobs["l2_form"] = args.l2_form
+    return E3DConfig(model_name=args.model_name, num_hidden=args.num_hidden, layer_norm=args.layer_norm == "True",
+                     **geometry, **knobs)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = config_from_args(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    model = build_model(config)
+    try:
+        if args.to_tf1:
+            load_port_weights(model, args.checkpoint)
+            export_original_checkpoint(model, args.output)
+            print(f"wrote original checkpoint {args.output} ({model.parameter_count()} parameters)")
+        else:
+            report = load_original_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
+            save_port_weights(model, args.output)
+            print(f"loaded {len(report.loaded)} variables from {report.checkpoint} "
+                  f"({len(report.from_ema)} from EMA shadows, {len(report.skipped)} names skipped); "
+                  f"wrote {args.output} ({model.parameter_count()} parameters)")
+    except (CheckpointMismatchError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

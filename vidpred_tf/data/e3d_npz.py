@@ -1,0 +1,220 @@
+"""Moving MNIST ``.npz`` files of the PredRNN / E3D-LSTM family (``--dataset_name mnist`` of the e3d original).
+
+On-disk layout (one file per split, e.g. ``moving-mnist-train.npz``):
+
+==================  =======  ===============  ==================================================================
+key                 dtype    shape            meaning
+==================  =======  ===============  ==================================================================
+``clips``           int32    ``[2, N, 2]``    ``clips[0, k] = (start, length)`` of the input part of sequence k,
+                                              ``clips[1, k]`` the same for the output part
+``dims``            int32    ``[1, 3]``       ``(C, H, W)`` of the frames (``[2, 3]``: the output part comes
+                                              from ``output_raw_data`` with ``dims[1]``)
+``input_raw_data``  float32  ``[F, C, H, W]`` all frames, channel-first, in [0, 1]
+``output_raw_data`` float32  optional         only read when ``dims`` is ``[2, 3]``
+==================  =======  ===============  ==================================================================
+
+``MnistNpzHandle`` reproduces the original ``InputHandle``: a sequence is its input frames followed by its
+output frames, channel-last ``[T, H, W, C]`` float32 (shorter parts zero-padded to the batch maximum);
+``begin(shuffle)`` restarts (shuffling the sequence order with Python's ``random``), and the **last full
+batch of every pass is never served** (``no_batch_left`` is ``position >= N - batch``): 7 sequences in
+batches of 2 give 3 batches, 6 give 2.
+
+Two comma-separated paths are concatenated. The original added the clip offset to a temporary copy, so the
+second file's clips pointed into the first file's frames (Q12); here the offsets are the frame counts of the
+first file (``fix_multi_path_offset=False`` restores the original indexing).
+
+``read_e3d_npz`` (registered as ``"e3d_npz"``) wraps the handle in a ``tf.data.Dataset`` of *batches* (it
+reproduces the original batching, so the batch axis is included): ``{"images": [B, T, H, W, C]}``.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from typing import Iterator, List, Optional, Sequence, Union
+
+import numpy as np
+import tensorflow as tf
+
+from vidpred_tf.data.registry import register_reader
+
+PathsArg = Union[str, Sequence[str]]
+
+
+def _split_paths(paths: PathsArg) -> List[str]:
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [p for p in os.fspath(paths).split(",") if p]
+    paths = [os.fspath(p) for p in paths]
+    if not paths:
+        raise ValueError("e3d_npz: no data path given")
+    if len(paths) > 2:
+        raise ValueError(f"e3d_npz: at most two comma-separated paths are supported (as in the original); got "
+                         f"{len(paths)}: {paths}")
+    return paths
+
+
+def _load_npz(path: str) -> dict:
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"e3d_npz: file {path} not found")
+    with np.load(path) as archive:
+        data = {key: archive[key] for key in archive.files}
+    for key in ("clips", "dims", "input_raw_data"):
+        if key not in data:
+            raise ValueError(f"e3d_npz: {path} has no {key!r} array (keys: {sorted(data)})")
+    clips, dims = data["clips"], data["dims"]
+    if clips.ndim != 3 or clips.shape[0] != 2 or clips.shape[2] != 2:
+        raise ValueError(f"e3d_npz: {path}: 'clips' must be [2, N, 2]; got {clips.shape}")
+    if dims.shape not in ((1, 3), (2, 3)):
+        raise ValueError(f"e3d_npz: {path}: 'dims' must be [1, 3] or [2, 3]; got {dims.shape}")
+    if dims.shape == (2, 3) and "output_raw_data" not in data:
+        raise ValueError(f"e3d_npz: {path}: 'dims' is [2, 3] but there is no 'output_raw_data'")
+    return data
+
+
+class MnistNpzHandle:
+    """Batches of one split, in the original's order; see the module docstring."""
+
+    def __init__(self, paths: PathsArg, batch_size: int, rng: Optional[random.Random] = None,
+                 fix_multi_path_offset: bool = True, dtype=np.float32):
+        self.paths = _split_paths(paths)
+        if int(batch_size) <= 0:
+            raise ValueError(f"e3d_npz: batch_size must be positive; got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.rng = rng
+        self.dtype = np.dtype(dtype)
+        self.data = self._load(fix_multi_path_offset)
+        self.indices = np.arange(self.total(), dtype=np.int32)
+        self.position = 0
+        self.current_batch_size = 0
+        self.begin(do_shuffle=False)
+
+    def _load(self, fix_offset: bool) -> dict:
+        first = _load_npz(self.paths[0])
+        data = dict(first)
+        if len(self.paths) == 2:
+            second = _load_npz(self.paths[1])
+            clips2 = second["clips"].copy()
+            if fix_offset:
+                clips2[0, :, 0] += first["input_raw_data"].shape[0]
+                output_source = "output_raw_data" if first["dims"].shape == (2, 3) else "input_raw_data"
+                clips2[1, :, 0] += first[output_source].shape[0]
+            data["clips"] = np.concatenate([first["clips"], clips2], axis=1)
+            data["input_raw_data"] = np.concatenate([first["input_raw_data"], second["input_raw_data"]], axis=0)
+            if "output_raw_data" in first and "output_raw_data" in second:
+                data["output_raw_data"] = np.concatenate(
+                    [first["output_raw_data"], second["output_raw_data"]], axis=0)
+        return data
+
+    def total(self) -> int:
+        return int(self.data["clips"].shape[1])
+
+    def _select(self):
+        remaining = self.total() - self.position
+        self.current_batch_size = min(self.batch_size, remaining)
+        self.current_indices = self.indices[self.position:self.position + self.current_batch_size]
+
+    def begin(self, do_shuffle: bool = True) -> None:
+        self.indices = np.arange(self.total(), dtype=np.int32)
+        if do_shuffle:
+            (self.rng or random).shuffle(self.indices)
+        self.position = 0
+        self._select()
+
+    def next(self) -> None:
+        self.position += self.current_batch_size
+        if not self.no_batch_left():
+            self._select()
+
+    def no_batch_left(self) -> bool:
+        return self.position >= self.total() - self.current_batch_size
+
+    def _part(self, part: int, raw: np.ndarray, dims) -> np.ndarray:
+        clips = self.data["clips"][part]
+        length = max(int(clips[k, 1]) for k in self.current_indices)
+        channels, height, width = (int(d) for d in dims)
+        out = np.zeros((self.current_batch_size, length, height, width, channels), self.dtype)
+        for row, k in enumerate(self.current_indices):
+            start, count = int(clips[k, 0]), int(clips[k, 1])
+            frames = raw[start:start + count]
+            if frames.shape[0] != count:
+                raise ValueError(f"e3d_npz: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
+                                 f"{start}..{start + count} but the data has {raw.shape[0]} frames")
+            out[row, :count] = np.transpose(frames, (0, 2, 3, 1))
+        return out
+
+    def get_batch(self) -> np.ndarray:
+        """``[B, Tin + Tout, H, W, C]`` of the current batch; ``RuntimeError`` when no batch is left."""
+        if self.no_batch_left():
+            raise RuntimeError(f"e3d_npz {self.paths}: no batch left; call begin() to start a new pass "
+                               f"({self.total()} sequences, batch size {self.batch_size})")
+        dims = self.data["dims"]
+        inputs = self._part(0, self.data["input_raw_data"], dims[0])
+        if dims.shape == (2, 3):
+            outputs = self._part(1, self.data["output_raw_data"], dims[1])
+        else:
+            outputs = self._part(1, self.data["input_raw_data"], dims[0])
+        return np.concatenate([inputs, outputs], axis=1)
+
+    def batches(self, do_shuffle: bool = False) -> Iterator[np.ndarray]:
+        """One pass: ``begin(do_shuffle)`` then every batch the original would serve."""
+        self.begin(do_shuffle)
+        while not self.no_batch_left():
+            yield self.get_batch()
+            self.next()
+
+    def __iter__(self):
+        return self.batches(do_shuffle=False)
+
+
+def write_fake_mnist_npz(path: str, num_sequences: int = 7, input_length: int = 3, output_length: int = 3,
+                         height: int = 8, width: int = 8, channels: int = 1, seed: int = 0) -> str:
+    """A small file in the original layout: sequence k has its input frames then its output frames stored
+    consecutively (``clips[0, k] = (k*T, Tin)``, ``clips[1, k] = (k*T + Tin, Tout)``), values uniform in [0, 1)."""
+    rng = np.random.RandomState(seed)
+    length = input_length + output_length
+    frames = rng.random_sample((num_sequences * length, channels, height, width)).astype(np.float32)
+    starts = np.arange(num_sequences, dtype=np.int32) * length
+    clips = np.zeros((2, num_sequences, 2), np.int32)
+    clips[0, :, 0], clips[0, :, 1] = starts, input_length
+    clips[1, :, 0], clips[1, :, 1] = starts + input_length, output_length
+    dims = np.array([[channels, height, width]], np.int32)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    staging = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
+    with open(staging, "wb") as stream:
+        np.savez(stream, clips=clips, dims=dims, input_raw_data=frames)
+    os.replace(staging, path)
+    return path
+
+
+@register_reader("e3d_npz", description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data), "
+                                        "batched as the e3d original")
+def read_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] = None, shuffle: bool = False,
+                 seed: Optional[int] = None, epochs: Optional[int] = 1,
+                 fix_multi_path_offset: bool = True) -> tf.data.Dataset:
+    """``{"images": [B, T, H, W, C]}`` batches as the original served them (last full batch of a pass dropped).
+
+    T comes from the file; ``seq_length`` (run.py's ``--total_length``), when given, must agree with it.
+    ``epochs`` passes (``None``: forever), each reshuffled when ``shuffle`` (Python ``random.Random(seed)``;
+    the original used the unseeded global ``random``).
+    """
+    handle = MnistNpzHandle(paths, batch_size, rng=random.Random(seed) if shuffle else None,
+                            fix_multi_path_offset=fix_multi_path_offset)
+    first = handle.get_batch() if not handle.no_batch_left() else None
+    if first is None:
+        raise ValueError(f"e3d_npz {handle.paths}: {handle.total()} sequences give no batch of {batch_size} "
+                         "(the original never serves the last full batch)")
+    frame_shape = first.shape[1:]
+    if seq_length is not None and frame_shape[0] != int(seq_length):
+        raise ValueError(f"e3d_npz {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
+                         f"but seq_length / --total_length is {seq_length}")
+
+    def generate():
+        done = 0
+        while epochs is None or done < epochs:
+            for batch in handle.batches(do_shuffle=shuffle):
+                yield {"images": batch}
+            done += 1
+
+    signature = {"images": tf.TensorSpec((batch_size,) + frame_shape, tf.float32)}
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)

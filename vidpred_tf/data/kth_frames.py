@@ -1,0 +1,228 @@
+"""KTH Actions as frame folders, read like the e3d original's ``kth_action`` provider (``--dataset_name action``).
+
+On-disk tree: ``<root>/<category>/<video_dir>/<frame_file>`` with categories ``boxing, handclapping,
+handwaving, walking`` (clips do not overlap) and ``jogging, running`` (clips overlap, stride 3); video
+directories like ``person01_handwaving_d1_uncomp`` (person id = characters 6:8; persons 01-16 train, 17-25
+test); frame files whose name starts with ``image`` and whose characters 6:10 are the frame number
+(``image_0257.png``).
+
+Loading one split (``load_kth_split``): categories in the order above; video directories of the split's
+persons (in ``video_order``: ``"sorted"`` by default, ``"listdir"`` = the original's unsorted ``os.listdir``,
+which depends on the file system); frame files sorted by name. Each frame is read with PIL, channel 0 kept
+(a 2-D greyscale frame is used as it is, where the original raised), resized with ``cv2.resize`` (bilinear) to
+``image_width`` x ``image_width`` and divided by 255: float64 ``[F, W, W, 1]``.
+
+Clip starts (``seq_length`` frames): scanning frame ``index`` from the last down to ``seq_length - 1``, a clip
+ends at ``index`` when that frame and frame ``index - seq_length + 1`` belong to the same video and their frame
+numbers differ by exactly ``seq_length - 1`` (gaps in the numbering break clips); after a clip the scan skips
+``seq_length - 1`` more frames in the first categories and 2 in jogging/running. Starts are in descending order.
+
+``KthHandle`` serves ``[B, seq_length, W, W, 1]`` float32 batches as the original ``InputHandle``: shuffling the
+start list with Python's ``random`` (training), never serving the last full batch (``pos + B >= total``).
+``read_kth_frames`` (registered as ``"kth_frames"``) wraps it in a ``tf.data.Dataset`` of such batches.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import random
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import cv2
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from vidpred_tf.data.registry import register_reader
+
+CATEGORIES_NON_OVERLAPPING = ("boxing", "handclapping", "handwaving", "walking")
+CATEGORIES_OVERLAPPING = ("jogging", "running")
+CATEGORIES = CATEGORIES_NON_OVERLAPPING + CATEGORIES_OVERLAPPING
+TRAIN_PERSONS = tuple(f"{i:02d}" for i in range(1, 17))
+TEST_PERSONS = tuple(f"{i:02d}" for i in range(17, 26))
+SPLIT_PERSONS = {"train": TRAIN_PERSONS, "test": TEST_PERSONS}
+
+
+def _read_channel0(path: str) -> np.ndarray:
+    with Image.open(path) as image:
+        pixels = np.array(image)
+    if pixels.ndim == 3:
+        return pixels[:, :, 0]
+    if pixels.ndim == 2:
+        return pixels
+    raise ValueError(f"kth_frames: cannot read frame {path} (array shape {pixels.shape})")
+
+
+def load_kth_split(root: str, split: str, image_width: int, seq_length: int, video_order: str = "sorted",
+                   cache: bool = True) -> Tuple[np.ndarray, List[int]]:
+    """``(frames [F, W, W, 1] float64 in [0, 1], clip start indices in descending order)`` of one split.
+
+    With ``cache`` the decoded split is kept (read-only) for later calls with the same arguments: the periodic
+    evaluation reads the test split again and again, as the original's long-lived handle did not.
+    """
+    if cache:
+        data, starts = _load_cached(os.path.abspath(os.fspath(root)), split, int(image_width), int(seq_length),
+                                    video_order)
+        return data, list(starts)
+    return _load_split(root, split, image_width, seq_length, video_order)
+
+
+def _load_split(root: str, split: str, image_width: int, seq_length: int,
+                video_order: str) -> Tuple[np.ndarray, List[int]]:
+    if split not in SPLIT_PERSONS:
+        raise ValueError(f"kth_frames: split must be 'train' or 'test'; got {split!r}")
+    if video_order not in ("sorted", "listdir"):
+        raise ValueError(f"kth_frames: video_order must be 'sorted' or 'listdir'; got {video_order!r}")
+    root = os.fspath(root)
+    if not os.path.isdir(root):
+        raise FileNotFoundError(f"kth_frames: data root {root} is not a directory")
+    persons = SPLIT_PERSONS[split]
+    frames, numbers, videos, overlapping = [], [], [], []
+    video_id = 0
+    for category in CATEGORIES:
+        category_dir = os.path.join(root, category)
+        if not os.path.isdir(category_dir):
+            raise FileNotFoundError(f"kth_frames: category folder {category_dir} is missing")
+        video_dirs = os.listdir(category_dir)
+        if video_order == "sorted":
+            video_dirs = sorted(video_dirs)
+        for video_dir in video_dirs:
+            if video_dir[6:8] not in persons:
+                continue
+            video_id += 1
+            video_path = os.path.join(category_dir, video_dir)
+            for name in sorted(os.listdir(video_path)):
+                if not name.startswith("image"):
+                    continue
+                try:
+                    number = int(name[6:10])
+                except ValueError:
+                    raise ValueError(f"kth_frames: frame file {os.path.join(video_path, name)} has no frame "
+                                     "number at characters 6:10 (expected image_NNNN.*)") from None
+                frames.append(_read_channel0(os.path.join(video_path, name)))
+                numbers.append(number)
+                videos.append(video_id)
+                overlapping.append(category in CATEGORIES_OVERLAPPING)
+
+    starts = []
+    index = len(frames) - 1
+    while index >= seq_length - 1:
+        first = index - seq_length + 1
+        if videos[index] == videos[first] and numbers[index] - numbers[first] == seq_length - 1:
+            starts.append(first)
+            index -= 2 if overlapping[index] else seq_length - 1
+        index -= 1
+
+    data = np.zeros((len(frames), image_width, image_width, 1))
+    for i, frame in enumerate(frames):
+        data[i, :, :, 0] = cv2.resize(np.float32(frame), (image_width, image_width)) / 255
+    return data, starts
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(root: str, split: str, image_width: int, seq_length: int, video_order: str):
+    data, starts = _load_split(root, split, image_width, seq_length, video_order)
+    data.flags.writeable = False
+    return data, tuple(starts)
+
+
+class KthHandle:
+    """Batches of clips from ``data`` starting at ``indices``, in the original's order and batching."""
+
+    def __init__(self, data: np.ndarray, indices: Sequence[int], batch_size: int, seq_length: int,
+                 rng: Optional[random.Random] = None):
+        if int(batch_size) <= 0:
+            raise ValueError(f"kth_frames: batch_size must be positive; got {batch_size}")
+        self.data = data
+        self.indices = list(indices)
+        self.batch_size = int(batch_size)
+        self.seq_length = int(seq_length)
+        self.rng = rng
+        self.position = 0
+
+    def total(self) -> int:
+        return len(self.indices)
+
+    def begin(self, do_shuffle: bool = True) -> None:
+        if do_shuffle:
+            (self.rng or random).shuffle(self.indices)
+        self.position = 0
+
+    def next(self) -> None:
+        self.position += self.batch_size
+
+    def no_batch_left(self) -> bool:
+        return self.position + self.batch_size >= self.total()
+
+    def get_batch(self) -> np.ndarray:
+        if self.no_batch_left():
+            raise RuntimeError(f"kth_frames: no batch left ({self.total()} clips, batch size {self.batch_size}); "
+                               "call begin() to start a new pass")
+        starts = self.indices[self.position:self.position + self.batch_size]
+        return np.stack([self.data[s:s + self.seq_length] for s in starts]).astype(np.float32)
+
+    def batches(self, do_shuffle: bool = False) -> Iterator[np.ndarray]:
+        self.begin(do_shuffle)
+        while not self.no_batch_left():
+            yield self.get_batch()
+            self.next()
+
+    def __iter__(self):
+        return self.batches(do_shuffle=False)
+
+
+def kth_handle(root: str, split: str, *, image_width: int, seq_length: int, batch_size: int,
+               rng: Optional[random.Random] = None, video_order: str = "sorted") -> KthHandle:
+    data, starts = load_kth_split(root, split, image_width, seq_length, video_order)
+    return KthHandle(data, starts, batch_size, seq_length, rng)
+
+
+def write_fake_kth(root: str, persons: Sequence[str] = ("01", "17"),
+                   frame_numbers: Sequence[int] = (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13),
+                   height: int = 12, width: int = 16, seed: int = 0) -> str:
+    """A KTH-like tree: every category x person gets ``person<NN>_<category>_d1_uncomp/image_%04d.png`` RGB
+    frames (random uint8) numbered ``frame_numbers`` (gaps allowed)."""
+    rng = np.random.RandomState(seed)
+    for category in CATEGORIES:
+        for person in persons:
+            video_dir = os.path.join(root, category, f"person{person}_{category}_d1_uncomp")
+            os.makedirs(video_dir, exist_ok=True)
+            for number in frame_numbers:
+                pixels = rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8)
+                target = os.path.join(video_dir, f"image_{number:04d}.png")
+                staging = os.path.join(video_dir, f".tmp-image_{number:04d}.png")
+                Image.fromarray(pixels, mode="RGB").save(staging, format="PNG")
+                os.replace(staging, target)
+    return root
+
+
+@register_reader("kth_frames", description="KTH Actions frame folders, split by person and batched as the e3d "
+                                           "original")
+def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, batch_size: int,
+                    shuffle: bool = False, seed: Optional[int] = None, epochs: Optional[int] = 1,
+                    video_order: str = "sorted") -> tf.data.Dataset:
+    """``{"images": [B, seq_length, W, W, 1]}`` batches of ``split`` ("train"/"test") under the first path.
+
+    ``paths``: the data root (a comma-separated string or a list: only the first is used, as in the original).
+    ``epochs`` passes (``None``: forever), reshuffled each pass when ``shuffle``.
+    """
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [p for p in os.fspath(paths).split(",") if p]
+    if not paths:
+        raise ValueError("kth_frames: no data root given")
+    handle = kth_handle(paths[0], split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
+                        rng=random.Random(seed) if shuffle else None, video_order=video_order)
+    if handle.no_batch_left():
+        raise ValueError(f"kth_frames {paths[0]} ({split}): {handle.total()} clips give no batch of {batch_size} "
+                         "(the original never serves the last full batch)")
+
+    def generate():
+        done = 0
+        while epochs is None or done < epochs:
+            for batch in handle.batches(do_shuffle=shuffle):
+                yield {"images": batch}
+            done += 1
+
+    signature = {"images": tf.TensorSpec((batch_size, seq_length, image_width, image_width, 1), tf.float32)}
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)

@@ -1,0 +1,123 @@
+"""The E3D-LSTM study as a ``Task`` of the shared trainer (what ``run.py``'s ``Model`` + ``train_wrapper`` did).
+
+* The loss is the original's per-tower sum (``loss_reduction = "sum"``): tower gradients were added, not
+  averaged (spec Q8, Q14). The logged scalars ``loss_train``, ``l1_loss_train``, ``l2_loss_train`` are the sums
+  divided by the per-tower batch size and averaged over replicas, as the original printed them.
+* The scheduled-sampling mask is drawn on the host once per iteration, as ``run.schedule_sampling`` did with
+  NumPy, for ``batch_size`` (per tower) sequences, and the same mask goes to every replica (the original fed
+  one placeholder to all towers). Draws come from ``RandomState`` seeded with (seed, iteration), so a resumed run
+  repeats them; eta follows the original's decrement per iteration.
+* Frames are cut into patches in the graph (``space_to_depth``-ordered, identical to ``reshape_patch``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import tensorflow as tf
+
+from vidpred_tf.models.e3d.config import E3DConfig
+from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
+from vidpred_tf.models.e3d.model import build_model, output_frames
+from vidpred_tf.models.e3d.sampling import SamplingConfig, schedule_sampling
+from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
+from vidpred_tf.training.task import OptimizerSpec, Task
+
+MASK = "real_input_flag"
+
+
+def patch_images(images: tf.Tensor, patch_size: int) -> tf.Tensor:
+    """``[B, T, H, W, C]`` -> ``[B, T, H/p, W/p, p*p*C]`` in the order of the original ``reshape_patch``."""
+    if patch_size == 1:
+        return images
+    shape = tf.shape(images)
+    batch, length = shape[0], shape[1]
+    height, width, channels = images.shape[2], images.shape[3], images.shape[4]
+    p = patch_size
+    x = tf.reshape(images, [batch, length, height // p, p, width // p, p, channels])
+    x = tf.transpose(x, [0, 1, 2, 4, 3, 5, 6])
+    return tf.reshape(x, [batch, length, height // p, width // p, p * p * channels])
+
+
+def unpatch_images(patches: tf.Tensor, patch_size: int, channels: int) -> tf.Tensor:
+    """Inverse of ``patch_images``."""
+    if patch_size == 1:
+        return patches
+    shape = tf.shape(patches)
+    batch, length = shape[0], shape[1]
+    rows, cols = patches.shape[2], patches.shape[3]
+    p = patch_size
+    x = tf.reshape(patches, [batch, length, rows, cols, p, p, channels])
+    x = tf.transpose(x, [0, 1, 2, 4, 3, 5, 6])
+    return tf.reshape(x, [batch, length, rows * p, cols * p, channels])
+
+
+class E3DTask(Task):
+    name = "e3d"
+    loss_reduction = "sum"
+
+    def __init__(self, config: E3DConfig, sampling: SamplingConfig, learning_rate: float, seed: int = 0,
+                 load_pretrained=None):
+        """``load_pretrained(model)`` restores ``--pretrained_model`` into a freshly built model (the
+        converter of original TF1 checkpoints); ``None`` leaves the initial weights."""
+        self.config = config
+        self.sampling = sampling
+        self.learning_rate = learning_rate
+        self.seed = seed
+        self.load_pretrained = load_pretrained
+        self._eta_itr = 0
+        self._eta = float(sampling.sampling_start_value)
+
+    def build_model(self):
+        model = build_model(self.config)
+        if self.load_pretrained is not None:
+            self.load_pretrained(model)
+        return model
+
+    def build_optimizers(self, model):
+        return [OptimizerSpec("generator", AdamEpsInsideSqrt(self.learning_rate), lambda: model.trainable_variables,
+                              "loss")]
+
+    def sampling_mask(self, itr: int) -> np.ndarray:
+        """The mask of iteration ``itr`` (from 1), ``[batch_size, T-Tin-1, w, w, C0]`` float32."""
+        if itr != self._eta_itr + 1:  # a resumed run (or a jump): replay eta from the start
+            self._eta_itr, self._eta = 0, float(self.sampling.sampling_start_value)
+            for past in range(1, itr):
+                self._eta, _ = schedule_sampling(self._eta, past, self.sampling, _NoDraws())
+                self._eta_itr = past
+        rng = np.random.RandomState(np.random.SeedSequence([self.seed, itr]).generate_state(1)[0])
+        self._eta, mask = schedule_sampling(self._eta, itr, self.sampling, rng)
+        self._eta_itr = itr
+        return mask
+
+    @property
+    def eta(self) -> float:
+        return self._eta
+
+    def step_inputs(self, step: int, global_batch_size: int):
+        mask = self.sampling_mask(step + 1)
+        towers = global_batch_size // mask.shape[0]
+        if towers * mask.shape[0] != global_batch_size:
+            raise ValueError(f"global batch {global_batch_size} is not a multiple of --batch_size {mask.shape[0]}")
+        return {MASK: np.concatenate([mask] * towers, axis=0)}
+
+    def train_losses(self, model, batch, step, seed):
+        images = patch_images(batch["images"], self.config.patch_size)
+        gen_all = model(images, batch[MASK], training=True)
+        loss, l1, l2 = e3d_losses(gen_all, images, self.config)
+        batch_size = batch["images"].shape[0]  # static: the pipelines drop partial batches
+        return {"loss": loss, **logged_losses(loss, l1, l2, batch_size)}
+
+    def predict(self, model, batch, seed):
+        images = patch_images(batch["images"], self.config.patch_size)
+        gen_all = model(images, None, training=False)
+        return unpatch_images(output_frames(gen_all, self.config), self.config.patch_size, self.config.img_channel)
+
+
+class _NoDraws:
+    """Stands in for the RNG while eta is replayed: the draws of past iterations are not needed."""
+
+    @staticmethod
+    def random_sample(shape):
+        return np.ones(shape)
