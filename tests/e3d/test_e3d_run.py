@@ -15,8 +15,7 @@ import tensorflow as tf
 from vidpred_tf.data.e3d_npz import write_fake_mnist_npz
 from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
 from vidpred_tf.models.e3d.sampling import SamplingConfig
-from vidpred_tf.models.e3d.task import E3DTask, patch_images, unpatch_images
-from vidpred_tf.models.e3d.preprocess import reshape_patch
+from vidpred_tf.models.e3d.task import E3DTask
 from vidpred_tf.training import OptimizerSpec, Trainer, TrainerConfig, make_strategy
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -138,13 +137,6 @@ def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
     # A finished run resumes at its last iteration instead of starting again.
     out = _run(data + TINY + ["--max_iterations", "4", "--test_interval", "0"], tmp_path)
     assert "Resumed from ckpt/model.ckpt-4 at step 4" in out
-
-
-def test_patching_in_the_graph_matches_reshape_patch():
-    images = np.random.default_rng(0).random((2, 3, 8, 8, 1)).astype(np.float32)
-    patched = patch_images(tf.constant(images), 4).numpy()
-    np.testing.assert_array_equal(patched, reshape_patch(images, 4))
-    np.testing.assert_array_equal(unpatch_images(tf.constant(patched), 4, 1).numpy(), images)
 
 
 class _SGDTask(E3DTask):

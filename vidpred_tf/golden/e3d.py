@@ -7,8 +7,8 @@ Two kinds of case directory:
   ``out_ims``, the three logged losses (with the mask and with the zero mask), ``out_ims_zero_flag_image_space``
   and the gradients of the un-normalised loss (``grad_raw/*``, or ``grad_raw_first16/*`` + ``grad_raw_sum/*``
   for big variables) are compared; memory-conv kernels must get exactly zero gradient; one clean Adam step
-  (t = 1, from zero slots) must equal ``w - lr * g / sqrt(g^2 + 1e-8)`` computed in NumPy, both for
-  ``vidpred_tf.models.e3d.adam.adam_update`` and for the trainer's ``AdamEpsInsideSqrt``. The original's own
+  (t = 1, from zero slots) of the trainer's ``AdamEpsInsideSqrt`` must equal ``w - lr * g / sqrt(g^2 + 1e-8)``
+  computed in NumPy. The original's own
   post-step weights come from a racy update and are only reported (agreement fraction).
 * the ``misc`` case (``misc_golden.npz``): both readers, patch reshaping, scheduled sampling, the SSIM / PSNR
   helpers and the evaluation protocol (printed numbers, written files and their pixels).
@@ -182,7 +182,7 @@ def _check_adam(trainable: List[str], variables: dict, grad_values: dict, golden
     import keras
     import tensorflow as tf
 
-    from vidpred_tf.models.e3d.adam import adam_update
+    from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
 
     weights = {name: variables[name].numpy() for name in trainable}
     reference = {name: (weights[name].astype(np.float64)
@@ -200,22 +200,11 @@ def _check_adam(trainable: List[str], variables: dict, grad_values: dict, golden
         report.bound(label, worst, 1.0, detail=f"max |w_port - w_ref| / (1e-4*lr + float32 spacing of w) over "
                                                f"{len(trainable)} variables, worst {worst_name}")
 
-    ported = {}
-    for name in trainable:
-        zeros = np.zeros_like(weights[name])
-        ported[name] = adam_update(weights[name], grad_values[name], zeros, zeros, 1, lr)[0].numpy()
-    compare("adam step t=1 (models.e3d.adam.adam_update) vs w - lr*g/sqrt(g^2+1e-8)", ported)
-
-    try:
-        from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
-    except ImportError as err:
-        report.info("AdamEpsInsideSqrt not checked", f"vidpred_tf.training.optimizers unavailable: {err}")
-    else:
-        copies = [keras.Variable(weights[name], name=name.replace("/", "__")) for name in trainable]
-        optimizer = AdamEpsInsideSqrt(learning_rate=lr)
-        optimizer.apply_gradients([(tf.constant(grad_values[name]), var) for name, var in zip(trainable, copies)])
-        compare("adam step t=1 (training.optimizers.AdamEpsInsideSqrt) vs w - lr*g/sqrt(g^2+1e-8)",
-                {name: var.numpy() for name, var in zip(trainable, copies)})
+    copies = [keras.Variable(weights[name], name=name.replace("/", "__")) for name in trainable]
+    optimizer = AdamEpsInsideSqrt(learning_rate=lr)
+    optimizer.apply_gradients([(tf.constant(grad_values[name]), var) for name, var in zip(trainable, copies)])
+    compare("adam step t=1 (training.optimizers.AdamEpsInsideSqrt) vs w - lr*g/sqrt(g^2+1e-8)",
+            {name: var.numpy() for name, var in zip(trainable, copies)})
 
     # The original's own post-step results come from a racy update: agreement is informative only.
     if "loss_train_after_step" in golden.files and after_step_loss is not None:

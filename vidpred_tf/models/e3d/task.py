@@ -7,50 +7,22 @@
   NumPy, for ``batch_size`` (per tower) sequences, and the same mask goes to every replica (the original fed
   one placeholder to all towers). Draws come from ``RandomState`` seeded with (seed, iteration), so a resumed run
   repeats them; eta follows the original's decrement per iteration.
-* Frames are cut into patches in the graph (``space_to_depth``-ordered, identical to ``reshape_patch``).
+* Frames are cut into patches in the graph (``reshape_patch_tensor``, the order of ``reshape_patch``).
 """
 
 from __future__ import annotations
 
-from typing import Optional
-
 import numpy as np
-import tensorflow as tf
 
 from vidpred_tf.models.e3d.config import E3DConfig
 from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
 from vidpred_tf.models.e3d.model import build_model, output_frames
+from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
 from vidpred_tf.models.e3d.sampling import SamplingConfig, schedule_sampling
 from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
 from vidpred_tf.training.task import OptimizerSpec, Task
 
 MASK = "real_input_flag"
-
-
-def patch_images(images: tf.Tensor, patch_size: int) -> tf.Tensor:
-    """``[B, T, H, W, C]`` -> ``[B, T, H/p, W/p, p*p*C]`` in the order of the original ``reshape_patch``."""
-    if patch_size == 1:
-        return images
-    shape = tf.shape(images)
-    batch, length = shape[0], shape[1]
-    height, width, channels = images.shape[2], images.shape[3], images.shape[4]
-    p = patch_size
-    x = tf.reshape(images, [batch, length, height // p, p, width // p, p, channels])
-    x = tf.transpose(x, [0, 1, 2, 4, 3, 5, 6])
-    return tf.reshape(x, [batch, length, height // p, width // p, p * p * channels])
-
-
-def unpatch_images(patches: tf.Tensor, patch_size: int, channels: int) -> tf.Tensor:
-    """Inverse of ``patch_images``."""
-    if patch_size == 1:
-        return patches
-    shape = tf.shape(patches)
-    batch, length = shape[0], shape[1]
-    rows, cols = patches.shape[2], patches.shape[3]
-    p = patch_size
-    x = tf.reshape(patches, [batch, length, rows, cols, p, p, channels])
-    x = tf.transpose(x, [0, 1, 2, 4, 3, 5, 6])
-    return tf.reshape(x, [batch, length, rows * p, cols * p, channels])
 
 
 class E3DTask(Task):
@@ -103,16 +75,16 @@ class E3DTask(Task):
         return {MASK: np.concatenate([mask] * towers, axis=0)}
 
     def train_losses(self, model, batch, step, seed):
-        images = patch_images(batch["images"], self.config.patch_size)
+        images = reshape_patch_tensor(batch["images"], self.config.patch_size)
         gen_all = model(images, batch[MASK], training=True)
         loss, l1, l2 = e3d_losses(gen_all, images, self.config)
         batch_size = batch["images"].shape[0]  # static: the pipelines drop partial batches
         return {"loss": loss, **logged_losses(loss, l1, l2, batch_size)}
 
     def predict(self, model, batch, seed):
-        images = patch_images(batch["images"], self.config.patch_size)
+        images = reshape_patch_tensor(batch["images"], self.config.patch_size)
         gen_all = model(images, None, training=False)
-        return unpatch_images(output_frames(gen_all, self.config), self.config.patch_size, self.config.img_channel)
+        return reshape_patch_back_tensor(output_frames(gen_all, self.config), self.config.patch_size)
 
 
 class _NoDraws:
