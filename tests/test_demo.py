@@ -31,8 +31,8 @@ def test_demo_end_to_end_beats_copy_last(tmp_path):
     copy_last = np.mean((videos[:, 10:] - videos[:, 9:10]) ** 2)
     assert abs(report["copy_last_mse"] - copy_last) < 1e-6
 
-    assert tf.train.latest_checkpoint(str(out / "train")) == report["checkpoint"]
-    assert any(name.startswith("events.out.tfevents") for name in os.listdir(out / "train"))
+    assert tf.train.latest_checkpoint(report["tensorboard_dir"]) == report["checkpoint"]
+    assert any(name.startswith("events.out.tfevents") for name in os.listdir(report["tensorboard_dir"]))
     for name, path in report["gifs"].items():
         frames = read_video(path)
         assert frames.shape[0] == 20, (name, frames.shape)

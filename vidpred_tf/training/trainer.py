@@ -42,8 +42,8 @@ class TrainerConfig:
     ``global_batch_size`` is the batch of one step summed over replicas. ``checkpoint_every``,
     ``log_every`` (progress line), ``summary_every`` (TensorBoard scalars; 0: with the progress line) and
     ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a checkpoint) after that
-    many seconds of training. ``summary_dir`` defaults to ``model_dir``. ``scalar_prefix`` is put before the loss names in TensorBoard (the e3d port
-    uses "" to keep the original tags ``loss_train``...).
+    many seconds of training. ``summary_dir`` defaults to ``model_dir``. ``scalar_prefix`` is put before the
+    loss names in TensorBoard (the e3d port uses "" to keep the original tags ``loss_train``...).
     """
 
     model_dir: str
