@@ -22,6 +22,7 @@ setup(
         "ffmpeg-python",
         "imageio-ffmpeg",
         "matplotlib",
+        "pillow",
         "tqdm",
         "mlxtend",
     ],

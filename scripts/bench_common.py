@@ -15,7 +15,8 @@ hook runs after the step's losses were fetched, so each interval is one complete
   absorbs the new input iterator), the next ``--steps`` intervals are timed.
 
 Inference calls ``Task.predict`` under ``strategy.run`` (XLA as the variant says) on a batch already placed on
-the devices; a call ends when its predicted frames are on the host.
+the devices; a call ends when its predicted frames are on the host. Warm-up and repeats as for training: each
+repeat makes one untimed call, then ``--steps`` timed ones.
 
 Outputs: one JSON document on stdout (nothing else is printed there) and, with ``--output``, the same
 document written atomically to that file.
@@ -219,7 +220,7 @@ class _Runner:
         replicas = strategy.num_replicas_in_sync
         per_replica = variant.global_batch_size // replicas
         images = variant.images
-        element = tf.constant(images[:per_replica])
+        element = images[:per_replica]  # NumPy: the pipeline holds it on the host, as it would real data
 
         def dataset_fn(context):
             # Every replica gets the same synthetic batch; only shapes matter for speed.
@@ -301,6 +302,8 @@ class _Runner:
             self._infer_once()
 
     def time_inference(self, calls: int) -> None:
+        # As in training, one untimed call first: the first call after another variant ran is slower.
+        self._infer_once()
         start = time.perf_counter()
         for _ in range(calls):
             self._infer_once()

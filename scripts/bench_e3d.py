@@ -134,6 +134,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    from vidpred_tf.cli import parse_flags
-
-    app.run(main, flags_parser=parse_flags)
+    app.run(main)

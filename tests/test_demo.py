@@ -15,7 +15,7 @@ from vidpred_tf.viz import read_video
 def test_demo_end_to_end_beats_copy_last(tmp_path):
     out = tmp_path / "demo"
     command = [sys.executable, "-m", "vidpred_tf.demo", "--out", str(out), "--minutes", "1.5",
-               "--max_steps", "120", "--num_train", "200", "--num_test", "32"]
+               "--max_steps", "80", "--num_train", "200", "--num_test", "32"]
     process = subprocess.run(command, capture_output=True, text=True, timeout=600,
                              env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert process.returncode == 0, process.stdout[-3000:] + process.stderr[-3000:]

@@ -196,3 +196,150 @@ def test_checkpoint_holds_weights_of_layers_kept_in_lists(tmp_path):
     restore_model_weights(fresh, result.checkpoint)
     for restored, trained in zip(fresh.weights, trainer.model.weights):
         np.testing.assert_array_equal(restored.numpy(), trained.numpy(), err_msg=trained.path)
+
+
+def test_sigterm_saves_a_checkpoint_and_stops(tmp_path):
+    run = _run_tiny("--model_dir", str(tmp_path), "--num_steps", "8", "--checkpoint_every", "5",
+                    "--sigterm_at_step", "3")
+    result = json.loads(run.stdout.split("RESULT ", 1)[1])
+    assert result["status"] == "preempted" and result["step"] == 3
+    assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-3")
+    assert "Stopped by signal 15 at step 3" in run.stdout
+
+
+class _TwoPlayers(keras.layers.Layer):
+    def build(self, input_shape=None):
+        self.d = self.add_weight(shape=(), initializer=keras.initializers.Constant(1.0), name="d")
+        self.g = self.add_weight(shape=(), initializer=keras.initializers.Constant(2.0), name="g")
+
+    def call(self, inputs):
+        return inputs
+
+
+class _GameTask(Task):
+    """d_loss = d*g for the discriminator, g_loss = g*d for the generator, SGD(1): the order is visible."""
+
+    def __init__(self, sequential):
+        self.sequential_updates = sequential
+
+    def build_model(self):
+        inputs = keras.Input((1,))
+        self.players = _TwoPlayers()
+        model = keras.Model(inputs, self.players(inputs))
+        return model
+
+    def build_optimizers(self, model):
+        return [OptimizerSpec("discriminator", keras.optimizers.SGD(1.0), lambda: [self.players.d], "d_loss"),
+                OptimizerSpec("generator", keras.optimizers.SGD(1.0), lambda: [self.players.g], "g_loss")]
+
+    def train_losses(self, model, batch, step, seed):
+        d, g = self.players.d, self.players.g
+        return {"d_loss": d * g, "g_loss": g * d}
+
+    def predict(self, model, batch, seed):
+        return batch["x"]
+
+
+@pytest.mark.parametrize("sequential, expected", [(False, (-1.0, 1.0)), (True, (-1.0, 3.0))])
+def test_optimizers_update_in_order_discriminator_first(tmp_path, sequential, expected):
+    task = _GameTask(sequential)
+    trainer = Trainer(task, TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=1,
+                                          checkpoint_every=0, log_every=0), make_strategy("one_device"))
+    trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"x": np.ones((1, 1), np.float32)}).repeat())
+    # Shared forward pass: g's gradient is d before D's update (1). Sequential: after it (-1), so g = 2 + 1.
+    assert (float(task.players.d.numpy()), float(task.players.g.numpy())) == expected
+
+
+class _LinearTask(Task):
+    def build_model(self):
+        model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
+        model.build((None, 1))
+        return model
+
+    def build_optimizers(self, model):
+        return [OptimizerSpec("model", keras.optimizers.SGD(1.0), lambda: model.trainable_variables, "loss",
+                              clip_norm=0.5)]
+
+    def train_losses(self, model, batch, step, seed):
+        return {"loss": -tf.reduce_sum(tf.cast(model(batch["x"]), tf.float32))}
+
+    def predict(self, model, batch, seed):
+        return model(batch["x"])
+
+
+@pytest.mark.parametrize("mixed_precision", [False, True])
+def test_clipping_acts_on_the_true_gradient_with_and_without_loss_scaling(tmp_path, mixed_precision):
+    try:
+        trainer = Trainer(_LinearTask(), TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=1,
+                                                       checkpoint_every=0, log_every=0,
+                                                       mixed_precision=mixed_precision),
+                          make_strategy("one_device"))
+        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"x": np.ones((1, 1), np.float32)}).repeat())
+        # The gradient of -w*x is -1; clipped to norm 0.5, SGD(1) moves w by +0.5.
+        assert float(trainer.model.trainable_variables[0].numpy().ravel()[0]) == pytest.approx(0.5, rel=1e-3)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_restore_into_a_model_built_again_in_the_same_process_and_misfit_error(tmp_path):
+    from vidpred_tf.training.checkpoint import model_checkpoint, restore_model_weights
+
+    def dense_model(units):
+        model = keras.Sequential([keras.layers.Dense(units), keras.layers.Dense(1)])  # auto-named layers
+        model.build((None, 3))
+        return model
+
+    first = dense_model(4)
+    path = model_checkpoint(first).write(str(tmp_path / "weights"))
+    second = dense_model(4)
+    restore_model_weights(second, path)
+    for a, b in zip(first.weights, second.weights):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    with pytest.raises(ValueError, match=r"checkpoint .*weights does not hold the weights"):
+        restore_model_weights(dense_model(5), path)
+
+
+def test_gif_summaries_reach_the_image_dashboard(tmp_path):
+    videos = np.random.default_rng(1).random((4, 5, 8, 8, 1)).astype("float32")
+    trainer = Trainer(_tiny_task(), TrainerConfig(model_dir=str(tmp_path), num_steps=2, global_batch_size=4,
+                                                  checkpoint_every=0, log_every=1, video_every=2),
+                      make_strategy("one_device"))
+    trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"images": videos}).repeat(),
+                video_batch={"images": videos[:2]})
+    images, scalars = {}, set()
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.HasField("image"):
+                    images[value.tag] = value.image
+                else:
+                    scalars.add(value.tag)
+    image = images["videos/truth_vs_prediction"]
+    assert image.encoded_image_string[:6] == b"GIF89a"
+    # 2 videos side by side, ground truth above the prediction: [T, 2H, 2W] frames of 8x8.
+    assert (image.height, image.width) == (16, 16)
+    assert {"loss/loss", "loss/future_mse", "perf/steps_per_sec"} <= scalars
+
+
+def test_schedules_against_hand_computed_values():
+    from vidpred_tf.training.schedules import LinearDecay, PiecewiseConstant, linear_ramp, sigmoid_ramp
+
+    assert float(linear_ramp(0, 10, 20, 1.0, 0.0)) == 1.0
+    assert float(linear_ramp(15, 10, 20, 1.0, 0.0)) == pytest.approx(0.5)
+    assert float(linear_ramp(99, 10, 20, 1.0, 0.0)) == 0.0
+    decay = LinearDecay(1e-3, 1e-4, 100, 200)
+    assert [float(decay(s)) for s in (0, 150, 300)] == pytest.approx([1e-3, 5.5e-4, 1e-4])
+    steps = PiecewiseConstant([10, 20], [3.0, 2.0, 1.0])
+    assert [float(steps(s)) for s in (0, 9, 10, 19, 20, 1000)] == [3.0, 3.0, 2.0, 2.0, 1.0, 1.0]
+    assert float(sigmoid_ramp(50, midpoint=50, steepness=0.1, max_value=2.0)) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="one more value than boundaries"):
+        PiecewiseConstant([10], [1.0])
+
+
+def test_make_optimizer_by_name():
+    from vidpred_tf.training import make_optimizer
+
+    assert isinstance(make_optimizer("adam", 1e-3), keras.optimizers.Adam)
+    assert isinstance(make_optimizer("adam_eps_inside_sqrt", 1e-3), AdamEpsInsideSqrt)
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
+        make_optimizer("adagrad", 1e-3)

@@ -3,7 +3,8 @@
     python tests/tiny_train.py --model_dir D --num_steps 8 [--kill_at_step 6] [--strategy multi_worker]
 
 Prints one JSON line ``RESULT {...}`` at the end (step, status, losses, chief). ``--kill_at_step`` sends
-SIGKILL to this very process after that step has been computed, i.e. before any checkpoint of it exists.
+SIGKILL to this very process after that step has been computed, i.e. before any checkpoint of it exists;
+``--sigterm_at_step`` sends SIGTERM there instead (the trainer saves and stops).
 """
 
 import json
@@ -20,6 +21,7 @@ flags.DEFINE_string("model_dir", None, "Where checkpoints and summaries go.", re
 flags.DEFINE_integer("num_steps", 8, "Training steps.")
 flags.DEFINE_integer("checkpoint_every", 4, "Checkpoint interval in steps.")
 flags.DEFINE_integer("kill_at_step", 0, "SIGKILL this process after this step (0: never).")
+flags.DEFINE_integer("sigterm_at_step", 0, "SIGTERM this process after this step (0: never).")
 flags.DEFINE_string("strategy", "one_device", "Strategy name (vidpred_tf.training.make_strategy).")
 flags.DEFINE_integer("global_batch_size", 4, "Global batch size.")
 flags.DEFINE_integer("seed", 3, "Run seed.")
@@ -55,6 +57,8 @@ def main(argv):
     def kill_hook(trainer, step, losses):
         if step == FLAGS.kill_at_step:
             os.kill(os.getpid(), signal.SIGKILL)
+        if step == FLAGS.sigterm_at_step:
+            os.kill(os.getpid(), signal.SIGTERM)
 
     result = trainer.fit(dataset_fn, hooks=[kill_hook])
     print("RESULT " + json.dumps({"step": result.step, "status": result.status, "losses": result.losses,

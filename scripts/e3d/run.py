@@ -3,8 +3,9 @@
     python scripts/e3d/run.py --flagfile=flags/e3d/e3d_lstm_mm_train.flags --train_data_paths ... 
 
 Differences from the original, all deliberate (README, section e3d):
-* ``--n_gpu`` is the number of towers/replicas it says (the original forced 4); towers become a
-  MirroredStrategy (GPUs, or logical CPU devices when there is no GPU), gradients summed over towers.
+* ``--n_gpu`` is the number of towers/replicas it says (the original forced 4, so its published runs had a
+  per-step batch of 4 x --batch_size: pass ``--n_gpu=4`` to reproduce them); towers become a MirroredStrategy
+  (GPUs, or logical CPU devices when there is no GPU), gradients summed over towers.
 * ``save_dir``, ``gen_frm_dir`` and ``log_dir`` are not wiped at start: a run resumes from its newest
   ``save_dir/model.ckpt-<itr>``. Test mode (``--is_training False``) works (the original crashed).
 * ``--log_dir`` is absl's own flag (the original redefined it, which current absl refuses); it names the
@@ -75,6 +76,10 @@ flags.DEFINE_enum("l2_form", None, ["half_sum_sq", "sum_sq", "norm"],
                   "l2 term: 0.5*sum(d^2) (tf.nn.l2_loss), sum(d^2) or sqrt(sum(d^2)); default per model.")
 flags.DEFINE_enum("residual_mode", None, ["none", "add_layer2_and_decoder", "add_all", "concat_all"],
                   "Residual wiring between layers; default per model.")
+flags.DEFINE_boolean("propagate_memory", False, "Opt-in fix of the original's global-memory bug (Q1): pass the "
+                     "memory between layers and steps instead of returning the input memory (changes the model).")
+flags.DEFINE_boolean("keep_ema", False, "Keep exponential moving averages (0.9995) of the weights in the "
+                     "optimizer, as the original did (saved with the checkpoints, never used for evaluation).")
 flags.DEFINE_string("decoder_trainable", "auto", "True/False, or auto: frozen when --pretrained_model is set "
                     "(except original_e3d_lstm_residuals), as the original.")
 
@@ -105,6 +110,8 @@ def _strategy():
     if FLAGS.allow_gpu_growth:
         for gpu in tf.config.list_physical_devices("GPU"):
             tf.config.experimental.set_memory_growth(gpu, True)
+    if FLAGS.strategy == "auto" and FLAGS.n_gpu == 1:
+        return make_strategy("one_device")  # one tower, as --n_gpu says, even on a multi-GPU host
     if FLAGS.strategy == "auto" and FLAGS.n_gpu > 1:
         kind = "GPU" if tf.config.list_physical_devices("GPU") else "CPU"
         devices = [d.name for d in tf.config.list_logical_devices(kind)]
@@ -151,7 +158,8 @@ def _data_handle(split: str, batch_size: int, shuffle: bool, seed: int, epochs):
         paths = FLAGS.train_data_paths if split == "train" else FLAGS.valid_data_paths
         if not paths:
             raise app.UsageError(f"--{'train' if split == 'train' else 'valid'}_data_paths is empty")
-        return read_e3d_npz(paths, batch_size=batch_size, shuffle=shuffle, seed=seed, epochs=epochs)
+        return read_e3d_npz(paths, batch_size=batch_size, seq_length=FLAGS.total_length, shuffle=shuffle, seed=seed,
+                            epochs=epochs)
     if FLAGS.dataset_name == "action":
         # As the original: both KTH splits come from the first --valid_data_paths root.
         if not FLAGS.valid_data_paths:
@@ -162,12 +170,25 @@ def _data_handle(split: str, batch_size: int, shuffle: bool, seed: int, epochs):
     raise app.UsageError(f"--dataset_name={FLAGS.dataset_name!r}: choose mnist or action")
 
 
-def _evaluate(model, config, num_towers: int, save_name, summaries=None, step: int = 0):
-    from vidpred_tf.models.e3d.evaluation import evaluate, model_predict_fn
+class _Evaluator:
+    """The original's test pass; the test data and the compiled predict function are made once per run."""
 
-    batches = (b["images"] for b in _data_handle("test", FLAGS.batch_size * num_towers, False, 0, 1)
-               .as_numpy_iterator())
-    result = evaluate(model_predict_fn(model, config), batches, input_length=FLAGS.input_length,
+    def __init__(self, model, config, num_towers: int):
+        from vidpred_tf.models.e3d.evaluation import model_predict_fn
+
+        self.num_towers = num_towers
+        self.dataset = _data_handle("test", FLAGS.batch_size * num_towers, False, 0, 1)
+        self.predict = model_predict_fn(model, config)
+
+    def __call__(self, save_name, summaries=None, step: int = 0):
+        return _evaluate(self.predict, self.dataset, self.num_towers, save_name, summaries, step)
+
+
+def _evaluate(predict, dataset, num_towers: int, save_name, summaries=None, step: int = 0):
+    from vidpred_tf.models.e3d.evaluation import evaluate
+
+    batches = (b["images"] for b in dataset.as_numpy_iterator())
+    result = evaluate(predict, batches, input_length=FLAGS.input_length,
                       total_length=FLAGS.total_length, patch_size=FLAGS.patch_size, batch_size=FLAGS.batch_size,
                       num_towers=num_towers, gen_frm_dir=FLAGS.gen_frm_dir or None, save_name=str(save_name),
                       num_save_samples=FLAGS.num_save_samples)
@@ -214,13 +235,13 @@ def main(argv):
             restore_model_weights(model, latest)
             print(f"Restored {latest}", flush=True)
         print(f"Total number of model parameters: {model.parameter_count()}", flush=True)
-        _evaluate(model, config, towers, "test_result")
+        _Evaluator(model, config, towers)("test_result")
         return
 
     if not FLAGS.save_dir:
         raise app.UsageError("--save_dir is empty: training needs a directory for checkpoints")
     sampling = SamplingConfig.from_flags(FLAGS)
-    task = E3DTask(config, sampling, FLAGS.lr, seed=FLAGS.seed, load_pretrained=load)
+    task = E3DTask(config, sampling, FLAGS.lr, seed=FLAGS.seed, load_pretrained=load, keep_ema=FLAGS.keep_ema)
     trainer = Trainer(task, TrainerConfig(
         model_dir=FLAGS.save_dir, num_steps=FLAGS.max_iterations, global_batch_size=FLAGS.batch_size * towers,
         seed=FLAGS.seed, checkpoint_every=FLAGS.snapshot_interval, keep_checkpoints=5,
@@ -229,7 +250,7 @@ def main(argv):
     model = trainer.model
     print(f"Total number of model parameters: {model.parameter_count()}", flush=True)
     print(f"Trainable parameters: {model.parameter_count(trainable_only=True)}; decoder share: "
-          f"{100.0 * model.decoder_parameter_fraction():.2f}%", flush=True)
+          f"{model.decoder_parameter_fraction():.2f}%", flush=True)
 
     def dataset_fn(context):
         per_replica = context.get_per_replica_batch_size(FLAGS.batch_size * towers)
@@ -240,9 +261,11 @@ def main(argv):
             dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
         return dataset.prefetch(2)
 
+    evaluator = _Evaluator(model, config, towers) if FLAGS.test_interval else None
+
     def test_hook(trainer, step, losses):
-        if FLAGS.test_interval and step % FLAGS.test_interval == 0 and trainer.chief:
-            _evaluate(trainer.model, config, towers, step, trainer.summaries, step)
+        if evaluator is not None and step % FLAGS.test_interval == 0 and trainer.chief:
+            evaluator(step, trainer.summaries, step)
 
     result = trainer.fit(dataset_fn, hooks=[test_hook])
     print(f"Finished at iteration {result.step} ({result.status}); checkpoint {result.checkpoint}", flush=True)

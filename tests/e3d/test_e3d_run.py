@@ -48,20 +48,59 @@ def test_all_33_original_flags_with_their_defaults(golden_dir):
     expected = json.loads((golden_dir / "e3d" / "misc" / "run_flags_defaults.json").read_text())
     assert len(expected) == 33
     actual = _dump_flags(sorted(expected) + ["sampling_delta_per_iter"], extra=["--sampling_delta_per_iter=1e-5"])
+    python_types = {"str": "str", "int": "int", "float": "float", "bool": "bool"}
     for name, spec in expected.items():
-        default, _, _ = actual[name]
+        default, value_type, _ = actual[name]
         assert default == spec["default"], (name, default, spec["default"])
+        assert value_type == python_types[spec["type"]], (name, value_type, spec["type"])
     assert actual["sampling_delta_per_iter"][2] == pytest.approx(1e-5)
 
 
-def test_every_flagfile_parses_and_names_a_known_model():
+# scripts/*.sh of the original (spec e3d.md section 2.2): model, pretrained checkpoint, lr, max_iterations.
+SCRIPTS = {
+    "e3d_lstm_mm_train": ("e3d_lstm", "", 1e-3, 10000),
+    "e3d_lstm_mm_test": ("original_e3d_lstm_residuals", "mm_e3d_lstm_pretrain/model.ckpt-80000", 1e-3, 5),
+    "e3d_lstm_kth_train": ("e3d_lstm", "kth_e3d_lstm_pretrain/model.ckpt-200000", 1e-3, 50000),
+    "e3d_lstm_kth_test": ("e3d_lstm", "kth_e3d_lstm_pretrain/model.ckpt-200000", 1e-3, 1),
+    "3Denc_2Dlstm_3Ddec_mm_train_from_scratch": ("e3d_lstm", "", 1e-3, 80000),
+    "3Denc_2Dlstm_3Ddec_mm_train_fixed_dec": ("e3d_lstm", "mm_e3d_lstm_pretrain/model.ckpt-80000", 1e-3, 80000),
+    "3Denc_2Dlstm_3Ddec_mm_train_4layer_add": ("e3d_lstm", "mm_e3d_lstm_pretrain/model.ckpt-80000", 1e-3, 80000),
+    "3Denc_2Dlstm_3Ddec_mm_train_4layer_concat": ("e3d_lstm_concat", "", 1e-3, 80000),
+    "3Denc_2Dlstm_3Ddec_kth_train": ("e3d_lstm", "", 1e-3, 200000),
+    "mm_orig_2D_fixed_dec_train": ("e3d_lstm", "mm_e3d_lstm_pretrain/model.ckpt-80000", 1e-3, 80000),
+    "mm_orig_2D_with_attn_155kernel_train": ("original_e3d_lstm", "", 1e-3, 80000),
+    "mm_orig_3D_with_attn_train": ("original_e3d_lstm", "", 1e-3, 80000),
+    "mm_orig_3D_fixed_dec_train": ("original_e3d_lstm", "mm_e3d_lstm_pretrain/model.ckpt-80000", 1e-3, 80000),
+    "mm_orig_3D_fine_tune_residuals_train": ("original_e3d_lstm_residuals", "mm_e3d_lstm_pretrain/model.ckpt-80000",
+                                             1e-6, 30000),
+    "mm_orig_3D_residuals_l1_only": ("original_e3d_lstm_residuals", "", 1e-4, 30000),
+    "kth_orig_3D_baseline": ("original_e3d_lstm", "", 1e-3, 200000),
+    "kth_155kernel": ("original_e3d_lstm", "", 1e-3, 200000),
+    "kth_residuals_scratch": ("original_e3d_lstm_residuals", "", 1e-3, 200000),
+    "kth_finetune_residuals": ("original_e3d_lstm_residuals", "kth_e3d_lstm_pretrain/model.ckpt-200000", 1e-5, 200000),
+}
+
+
+def test_every_flagfile_parses_and_matches_the_original_script():
     files = sorted(glob.glob(str(REPO / "flags" / "e3d" / "*.flags")))
     assert len(files) == 20  # the 19 scripts/*.sh and the README quick start
+    assert {pathlib.Path(f).stem for f in files} == set(SCRIPTS) | {"readme_quick_start"}
     for path in files:
-        values = _dump_flags(["model_name", "dataset_name", "is_training", "sampling_changing_rate", "layer_norm"],
+        values = _dump_flags(["model_name", "dataset_name", "is_training", "sampling_changing_rate", "layer_norm",
+                              "pretrained_model", "lr", "max_iterations", "patch_size", "batch_size"],
                              extra=[f"--flagfile={path}"])
         assert values["model_name"][2] in MODEL_NAMES, path
         assert values["dataset_name"][2] in ("mnist", "action"), path
+        mnist = values["dataset_name"][2] == "mnist"
+        assert (values["patch_size"][2], values["batch_size"][2]) == ((4, 4) if mnist else (8, 2)), path
+        stem = pathlib.Path(path).stem
+        if stem in SCRIPTS:
+            model, pretrained, lr, iterations = SCRIPTS[stem]
+            assert values["model_name"][2] == model, path
+            assert values["pretrained_model"][2] == pretrained, path
+            assert values["lr"][2] == pytest.approx(lr), path
+            assert values["max_iterations"][2] == iterations, path
+            assert values["is_training"][2] == ("False" if stem.endswith("_test") else "True"), path
         # The scripts' --sampling_delta_per_iter never reached the schedule.
         assert values["sampling_changing_rate"][2] == pytest.approx(0.00002), path
         assert values["layer_norm"][2] is True
@@ -171,3 +210,15 @@ def test_two_towers_apply_the_sum_of_their_gradients(tmp_path, mirrored_two_cpus
     assert max(float(np.abs(g).max()) for g in one) > 0
     for g1, g2 in zip(one, two):
         np.testing.assert_allclose(g2, g1, rtol=2e-4, atol=1e-5 * max(1.0, float(np.abs(g1).max())))
+
+
+def test_unreadable_npz_and_wrong_total_length_name_the_file_and_flag(tmp_path):
+    from vidpred_tf.data.e3d_npz import read_e3d_npz
+
+    good = write_fake_mnist_npz(str(tmp_path / "good.npz"), num_sequences=5, input_length=3, output_length=3)
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(pathlib.Path(good).read_bytes()[:100])
+    with pytest.raises(ValueError, match=r"truncated\.npz is not a readable \.npz file"):
+        read_e3d_npz(str(truncated), batch_size=2)
+    with pytest.raises(ValueError, match=r"good\.npz.*6 frames.*--total_length is 7"):
+        read_e3d_npz(good, batch_size=2, seq_length=7)

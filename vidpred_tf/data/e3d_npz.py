@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import random
+import zipfile
 from typing import Iterator, List, Optional, Sequence, Union
 
 import numpy as np
@@ -44,7 +45,8 @@ PathsArg = Union[str, Sequence[str]]
 def _split_paths(paths: PathsArg) -> List[str]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [p for p in os.fspath(paths).split(",") if p]
-    paths = [os.fspath(p) for p in paths]
+    # The original README's paths start with ~ (absl does not expand it).
+    paths = [os.path.expanduser(os.fspath(p)) for p in paths]
     if not paths:
         raise ValueError("e3d_npz: no data path given")
     if len(paths) > 2:
@@ -56,8 +58,11 @@ def _split_paths(paths: PathsArg) -> List[str]:
 def _load_npz(path: str) -> dict:
     if not os.path.exists(path):
         raise FileNotFoundError(f"e3d_npz: file {path} not found")
-    with np.load(path) as archive:
-        data = {key: archive[key] for key in archive.files}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            data = {key: archive[key] for key in archive.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"e3d_npz: {path} is not a readable .npz file ({type(err).__name__}: {err})") from err
     for key in ("clips", "dims", "input_raw_data"):
         if key not in data:
             raise ValueError(f"e3d_npz: {path} has no {key!r} array (keys: {sorted(data)})")

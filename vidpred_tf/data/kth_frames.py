@@ -211,10 +211,11 @@ def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, bat
         paths = [p for p in os.fspath(paths).split(",") if p]
     if not paths:
         raise ValueError("kth_frames: no data root given")
-    handle = kth_handle(paths[0], split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
+    root = os.path.expanduser(os.fspath(paths[0]))
+    handle = kth_handle(root, split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
                         rng=random.Random(seed) if shuffle else None, video_order=video_order)
     if handle.no_batch_left():
-        raise ValueError(f"kth_frames {paths[0]} ({split}): {handle.total()} clips give no batch of {batch_size} "
+        raise ValueError(f"kth_frames {root} ({split}): {handle.total()} clips give no batch of {batch_size} "
                          "(the original never serves the last full batch)")
 
     def generate():

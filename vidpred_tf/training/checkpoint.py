@@ -17,35 +17,36 @@ import keras
 import tensorflow as tf
 
 
-def weights_by_path(model: keras.Model) -> dict:
-    """Every variable of ``model`` keyed by its Keras path, for ``tf.train.Checkpoint``.
+def indexed_weights(model: keras.Model) -> dict:
+    """Every variable of ``model`` keyed by its position in ``model.weights``, for ``tf.train.Checkpoint``.
 
     ``tf.train.Checkpoint`` does not follow the lists a Keras 3 model keeps its layers in (``self.blocks =
-    [...]``), so checkpointing the model object alone can silently miss those weights. Keying the variables by
-    path saves all of them, whatever the model's structure.
+    [...]``), so checkpointing the model object alone can silently miss those weights. Keras paths are no stable
+    key either: auto-generated layer names (``dense_1``) change when a model is built twice in one process.
+    The order of ``model.weights`` is fixed by the model's code, so the position is the key; shapes are
+    checked on restore.
     """
-    weights = {}
-    for variable in model.weights:
-        if variable.path in weights:
-            raise ValueError(f"two variables of model {model.name!r} share the path {variable.path!r}; "
-                             "give their layers distinct names")
-        weights[variable.path] = variable
-    return weights
+    return {f"{index:05d}": variable for index, variable in enumerate(model.weights)}
 
 
 def model_checkpoint(model: keras.Model, **others) -> tf.train.Checkpoint:
-    """The checkpoint layout of the trainer: the model by its weight paths, plus ``others``."""
-    return tf.train.Checkpoint(model_weights=weights_by_path(model), **others)
+    """The checkpoint layout of the trainer: the model's weights by position, plus ``others``."""
+    return tf.train.Checkpoint(model_weights=indexed_weights(model), **others)
 
 
 def restore_model_weights(model: keras.Model, path: str) -> None:
     """Load the model weights of a trainer checkpoint (``ckpt-N`` or ``model.ckpt-N``) into ``model``.
 
-    Optimiser slots and counters in the file are ignored; a model variable missing from it is an error.
+    Optimiser slots and counters in the file are ignored; a model variable missing from the file, or of
+    another shape, is a ``ValueError`` naming the checkpoint.
     """
-    status = model_checkpoint(model).read(path)
-    status.expect_partial()
-    status.assert_existing_objects_matched()
+    try:
+        status = model_checkpoint(model).read(path)
+        status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+        raise ValueError(f"checkpoint {path} does not hold the weights of model {model.name!r} "
+                         f"({len(model.weights)} variables): {err}") from err
 
 
 class CheckpointKeeper:

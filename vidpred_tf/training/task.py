@@ -26,7 +26,9 @@ class OptimizerSpec:
       variables: called once after the model is built; returns the variables this optimiser updates.
       loss: key in the dict returned by ``Task.train_losses`` that this optimiser minimises.
       clip_norm: clip the gradients of this optimiser by global norm (``None``: no clipping).
-      every: apply this optimiser on steps where ``step % every == 0`` only (1: every step).
+
+    An optimiser that should skip some steps (alternating GAN schedules) gets a loss that the task multiplies
+    by 0 on those steps: the update order and the strategy's collectives then stay the same on every step.
     """
 
     name: str
@@ -34,7 +36,6 @@ class OptimizerSpec:
     variables: Callable[[], Sequence[tf.Variable]]
     loss: str
     clip_norm: Optional[float] = None
-    every: int = 1
 
 
 class Task(abc.ABC):

@@ -182,7 +182,11 @@ class Trainer:
             # instead, then hand Keras 1/N of it so that its sum gives back the clipped total.
             context = tf.distribute.get_replica_context()
             grads = context.all_reduce(tf.distribute.ReduceOp.SUM, [g for g, _ in pairs])
-            grads, _ = tf.clip_by_global_norm(grads, spec.clip_norm)
+            clip_norm = spec.clip_norm
+            if isinstance(spec.optimizer, keras.optimizers.LossScaleOptimizer):
+                # These gradients still carry the loss scale, which the optimiser divides out afterwards.
+                clip_norm = clip_norm * tf.cast(spec.optimizer.dynamic_scale, tf.float32)
+            grads, _ = tf.clip_by_global_norm(grads, clip_norm)
             grads = [g / self.strategy.num_replicas_in_sync for g in grads]
             pairs = list(zip(grads, [v for _, v in pairs]))
         spec.optimizer.apply_gradients(pairs)
@@ -268,6 +272,7 @@ class Trainer:
             into a better error (e.g. one naming the corrupt file).
         """
         config = self.config
+        self._stop_signal = None
         restored = self.restore()
         start_step = int(self.step.numpy())
         if restored and self.chief:
@@ -280,7 +285,7 @@ class Trainer:
                 previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
             except ValueError:  # not the main thread: leave signals to the caller
                 previous_handler = None
-        step, losses, status, saved_at = start_step, {}, "completed", None
+        step, losses, status, saved_at, reported_at = start_step, {}, "completed", None, start_step
         latest_path = restored
         try:
             while step < config.num_steps:
@@ -307,6 +312,7 @@ class Trainer:
                 if config.log_every and (step % config.log_every == 0 or step == config.num_steps):
                     rates = progress.report(step, losses) if self.chief else {}
                     self.summaries.scalars(rates, step, prefix="perf/")
+                    reported_at = step
                 summary_every = config.summary_every or config.log_every
                 if summary_every and step % summary_every == 0:
                     self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
@@ -325,6 +331,8 @@ class Trainer:
                     break
             if saved_at != step and step > start_step:
                 latest_path = self.checkpoints.save(step) or latest_path
+            if config.log_every and reported_at != step and self.chief:
+                progress.report(step, losses)  # where the run stopped between two reports
         finally:
             if previous_handler is not None:
                 signal.signal(signal.SIGTERM, previous_handler)

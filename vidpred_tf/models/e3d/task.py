@@ -30,14 +30,16 @@ class E3DTask(Task):
     loss_reduction = "sum"
 
     def __init__(self, config: E3DConfig, sampling: SamplingConfig, learning_rate: float, seed: int = 0,
-                 load_pretrained=None):
+                 load_pretrained=None, keep_ema: bool = False):
         """``load_pretrained(model)`` restores ``--pretrained_model`` into a freshly built model (the
-        converter of original TF1 checkpoints); ``None`` leaves the initial weights."""
+        converter of original TF1 checkpoints); ``None`` leaves the initial weights. ``keep_ema`` keeps the
+        original's ExponentialMovingAverage(0.9995) of the weights in the optimiser (saved, not used)."""
         self.config = config
         self.sampling = sampling
         self.learning_rate = learning_rate
         self.seed = seed
         self.load_pretrained = load_pretrained
+        self.keep_ema = keep_ema
         self._eta_itr = 0
         self._eta = float(sampling.sampling_start_value)
 
@@ -48,8 +50,9 @@ class E3DTask(Task):
         return model
 
     def build_optimizers(self, model):
-        return [OptimizerSpec("generator", AdamEpsInsideSqrt(self.learning_rate), lambda: model.trainable_variables,
-                              "loss")]
+        ema = {"use_ema": True, "ema_momentum": 0.9995} if self.keep_ema else {}
+        return [OptimizerSpec("generator", AdamEpsInsideSqrt(self.learning_rate, **ema),
+                              lambda: model.trainable_variables, "loss")]
 
     def sampling_mask(self, itr: int) -> np.ndarray:
         """The mask of iteration ``itr`` (from 1), ``[batch_size, T-Tin-1, w, w, C0]`` float32."""

@@ -1,0 +1,164 @@
+"""scripts/bench_e3d.py and scripts/bench_baseline.py at tiny settings: the JSON they print is complete and
+self-consistent (rates against times and batch sizes, the XLA ratio against the two results). No timing is
+asserted: speed lives in the benchmarks themselves."""
+
+import json
+import math
+import os
+import pathlib
+import statistics
+import subprocess
+import sys
+
+import keras
+import pytest
+import tensorflow as tf
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+BENCH_E3D = str(REPO / "scripts" / "bench_e3d.py")
+BENCH_BASELINE = str(REPO / "scripts" / "bench_baseline.py")
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
+TIMING = ["--steps", "2", "--warmup", "1", "--repeats", "2"]
+E3D_TINY = ["--num_hidden", "8", "--batch_size", "1", "--img_width", "8", "--patch_size", "2",
+            "--total_length", "4", "--input_length", "2", "--jit_compile", "off"]
+BASELINE_TINY = ["--batch_size", "2", "--image_size", "16", "--seq_length", "4", "--context_frames", "2",
+                 "--encoder_filters", "4,8", "--lstm_filters", "8"]
+
+
+def _run(script, args, timeout=300):
+    return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=ENV,
+                          timeout=timeout, cwd=str(REPO))
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Both benchmarks at once: their tracing is mostly single-threaded, so together they take little longer
+    than the slower one alone."""
+    output = tmp_path_factory.mktemp("bench") / "e3d.json"
+    commands = {"e3d": [BENCH_E3D, *TIMING, *E3D_TINY, "--output", str(output)],
+                "baseline": [BENCH_BASELINE, *TIMING, *BASELINE_TINY]}
+    processes = {name: subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                        text=True, env=ENV, cwd=str(REPO))
+                 for name, command in commands.items()}
+    results = {}
+    for name, process in processes.items():
+        try:
+            stdout, stderr = process.communicate(timeout=300)
+        except subprocess.TimeoutExpired:
+            for other in processes.values():
+                other.kill()
+            raise
+        assert process.returncode == 0, f"{name}: {stderr[-4000:]}"
+        results[name] = json.loads(stdout)  # stdout holds the JSON document and nothing else
+    results["e3d_output"] = output
+    return results
+
+
+def _check_environment(environment):
+    assert environment["tensorflow"] == tf.__version__
+    assert environment["keras"] == keras.__version__
+    assert environment["cpu_count"] == os.cpu_count()
+    assert environment["strategy"] == "OneDeviceStrategy" and environment["num_replicas"] == 1
+    assert environment["replica_devices"] and "CPU:0" in environment["replica_devices"][0]
+    assert environment["gpu_names"] == []  # CUDA_VISIBLE_DEVICES is empty
+    assert any(d["type"] == "CPU" for d in environment["physical_devices"])
+
+
+def _check_timings(entry, batch, frames_per_sequence, repeats=2, steps=2):
+    train = entry["train"]
+    assert train["repeats"] == repeats and len(train["per_repeat_s"]) == repeats
+    assert train["steps_per_repeat"] == steps
+    assert all(t > 0 for t in train["per_repeat_s"])
+    assert train["median_step_s"] == pytest.approx(statistics.median(train["per_repeat_s"]))
+    assert train["mean_step_s"] == pytest.approx(sum(train["per_repeat_s"]) / repeats)
+    assert train["min_step_s"] <= train["median_step_s"] <= train["max_step_s"]
+    assert train["steps_per_s"] == pytest.approx(1.0 / train["median_step_s"])
+    assert train["examples_per_s"] == pytest.approx(train["steps_per_s"] * batch)
+    # The first step includes tracing, so it is the slowest by far; warmup_s covers it.
+    assert train["warmup_s"] >= train["first_step_s"] > 0
+
+    inference = entry["inference"]
+    assert inference["repeats"] == repeats and inference["calls_per_repeat"] == steps
+    assert inference["sequences_per_call"] == batch
+    assert inference["frames_per_call"] == batch * frames_per_sequence
+    assert inference["median_call_s"] == pytest.approx(statistics.median(inference["per_repeat_s"]))
+    assert inference["calls_per_s"] == pytest.approx(1.0 / inference["median_call_s"])
+    assert inference["frames_per_s"] == pytest.approx(inference["calls_per_s"] * batch * frames_per_sequence)
+    assert inference["sequences_per_s"] == pytest.approx(inference["calls_per_s"] * batch)
+    assert inference["first_call_s"] > 0
+
+
+def test_e3d_bench_reports_training_and_inference(reports):
+    report, output = reports["e3d"], reports["e3d_output"]
+    assert report["benchmark"] == "e3d"
+    settings = report["settings"]
+    assert (settings["steps"], settings["warmup"], settings["repeats"]) == (2, 1, 2)
+    assert (settings["img_width"], settings["patch_size"], settings["total_length"], settings["input_length"],
+            settings["batch_size"]) == (8, 2, 4, 2, 1)
+    _check_environment(report["environment"])
+
+    (entry,) = report["results"]
+    assert entry["name"] == "e3d_lstm/jit_off" and entry["jit_compile"] is False
+    assert "error" not in entry
+    assert entry["model_name"] == "e3d_lstm" and entry["num_hidden"] == [8]
+    assert (entry["global_batch_size"], entry["per_replica_batch_size"], entry["num_replicas"]) == (1, 1, 1)
+    # T - Tin = 2 predicted frames per sequence.
+    _check_timings(entry, batch=1, frames_per_sequence=2)
+    assert report["comparisons"] == []  # one variant: nothing to compare
+
+    from vidpred_tf.models.e3d.config import E3DConfig
+    from vidpred_tf.models.e3d.model import build_model
+
+    model = build_model(E3DConfig(img_width=8, patch_size=2, total_length=4, input_length=2, num_hidden=(8,),
+                                  enforce_decoder_width_64=False))
+    assert entry["parameters"] == sum(math.prod(v.shape) for v in model.weights)
+
+    # --output holds the same document as stdout, and no temporary file is left beside it.
+    assert json.loads(output.read_text()) == report
+    assert sorted(p.name for p in output.parent.iterdir()) == ["e3d.json"]
+
+
+def test_baseline_bench_compares_xla_off_and_on(reports):
+    report = reports["baseline"]
+    assert report["benchmark"] == "baseline"
+    _check_environment(report["environment"])
+    off, on = report["results"]
+    assert (off["name"], off["jit_compile"]) == ("convlstm_baseline/jit_off", False)
+    assert (on["name"], on["jit_compile"]) == ("convlstm_baseline/jit_on", True)
+    for entry in (off, on):
+        assert "error" not in entry
+        assert entry["global_batch_size"] == 2
+        assert entry["encoder_filters"] == [4, 8] and entry["lstm_filters"] == [8]
+        _check_timings(entry, batch=2, frames_per_sequence=2)  # seq_length 4 - 2 context frames
+    assert off["parameters"] == on["parameters"] > 0
+
+    from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
+    from vidpred_tf.models.baseline.task import NextFrameTask
+
+    model = NextFrameTask(ConvLSTMConfig(image_size=16, context_frames=2, encoder_filters=(4, 8),
+                                         lstm_filters=(8,)), num_frames=4).build_model()
+    assert off["parameters"] == sum(math.prod(v.shape) for v in model.weights)
+
+    (comparison,) = report["comparisons"]
+    assert (comparison["candidate"], comparison["reference"]) == (on["name"], off["name"])
+    train = comparison["train_steps_per_s"]
+    assert train["median_ratio"] == pytest.approx(on["train"]["steps_per_s"] / off["train"]["steps_per_s"])
+    expected_pairs = [b / a for a, b in zip(on["train"]["per_repeat_s"], off["train"]["per_repeat_s"])]
+    assert train["paired_ratios"] == pytest.approx(expected_pairs)
+    inference = comparison["inference_frames_per_s"]
+    assert inference["median_ratio"] == pytest.approx(on["inference"]["frames_per_s"]
+                                                      / off["inference"]["frames_per_s"])
+
+
+@pytest.mark.parametrize("script, args, message", [
+    (BENCH_BASELINE, ["--warmup", "0"], "--warmup=0"),
+    (BENCH_BASELINE, ["--context_frames", "20"], "--context_frames=20 must be smaller than --seq_length=20"),
+    (BENCH_BASELINE, ["--image_size", "20"], "--image_size=20 must be a multiple of 8"),
+    (BENCH_E3D, ["--jit_compile", "maybe"], "--jit_compile=maybe"),
+    (BENCH_E3D, ["--output", "/nonexistent_dir_for_bench/x.json"], "--output=/nonexistent_dir_for_bench/x.json"),
+])
+def test_bad_flags_are_named(script, args, message):
+    process = _run(script, args, timeout=60)
+    assert process.returncode != 0
+    assert message in process.stderr
+    assert process.stdout.strip() == ""  # no partial report
