@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 import os
 import sys
-import tempfile
 
 from absl import app, flags
+
+from vidpred_tf.fileio import write_json
 
 flags.DEFINE_string("out", "demo_out", "Output directory.")
 flags.DEFINE_enum("model", "convlstm", ["convlstm", "e3d_lstm"],
@@ -35,14 +36,6 @@ flags.DEFINE_bool("jit_compile", True, "XLA-compile the training step (about 2x 
 FLAGS = flags.FLAGS
 
 
-def _atomic_json(path: str, payload: dict) -> None:
-    directory = os.path.dirname(path) or "."
-    with tempfile.NamedTemporaryFile("w", dir=directory, suffix=".tmp", delete=False) as handle:
-        json.dump(payload, handle, indent=2)
-        temp = handle.name
-    os.replace(temp, path)
-
-
 def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: int) -> dict:
     from vidpred_tf.data.moving_mnist import write_moving_mnist_tfrecords
 
@@ -59,7 +52,7 @@ def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: in
     os.makedirs(data_dir, exist_ok=True)
     print(f"Generating Moving MNIST ({num_train} train / {num_test} test sequences) in {data_dir}", flush=True)
     files = write_moving_mnist_tfrecords(data_dir, num_train, num_test, config, seed=seed)
-    _atomic_json(manifest_path, {"config": wanted, "files": files})
+    write_json(manifest_path, {"config": wanted, "files": files})
     return files
 
 
@@ -186,7 +179,7 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         "data_files": files,
         "seed": seed,
     }
-    _atomic_json(os.path.join(out, "metrics.json"), report)
+    write_json(os.path.join(out, "metrics.json"), report)
     better = "beats" if report["model_mse"] < report["copy_last_mse"] else "does NOT beat"
     print(f"\nTrained {result.step} steps ({result.status}, {result.elapsed_s:.0f} s).\n"
           f"Test MSE per pixel over {seq_length - context_frames} predicted frames of {len(truth)} sequences: "

@@ -1,8 +1,9 @@
 """From a reader's unbatched examples to the batches a training step consumes.
 
 ``make_dataset`` applies the usual tf.data order: (shard) -> shuffle -> repeat -> parallel map -> batch ->
-skip -> prefetch. Every stage is deterministic for a given seed, so a run resumed at step ``k`` with
-``skip_batches=k`` sees the batches the uninterrupted run would have seen.
+skip -> prefetch. Every stage is deterministic for a given seed, so a pipeline that skips the batches already
+used sees the batches an uninterrupted run would have seen. ``Trainer.fit`` does that skip itself on resume:
+pass ``skip_batches`` only when iterating a dataset outside the trainer.
 
 ``batch_size`` is always per replica. Under a ``tf.distribute`` strategy use ``dataset_fn_for_strategy``
 (it calls ``input_context.get_per_replica_batch_size(global_batch_size)``) with
@@ -36,7 +37,7 @@ def make_dataset(examples: tf.data.Dataset, *, batch_size: int, seed: Optional[i
       drop_remainder: drop a last partial batch, so every batch has the static shape ``[B, ...]``.
       map_fn: per-example function applied in parallel with deterministic order after shuffling; random
         augmentation in it must use stateless ops seeded from the example to stay reproducible.
-      skip_batches: drop the first ``skip_batches`` batches (resuming a run at that step).
+      skip_batches: drop the first ``skip_batches`` batches (outside ``Trainer.fit``, which skips by itself).
       input_context: shard the *elements* of ``examples`` by ``input_pipeline_id``; pass it only when
         ``examples`` is not already sharded per pipeline (readers such as ``read_tfrecords`` shard their files
         themselves when given the context).

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
-from typing import Callable, List
+from typing import List
 
 import ffmpeg
 import numpy as np
+
+from vidpred_tf.fileio import write_atomically
 
 
 def ffmpeg_executable() -> str:
@@ -84,24 +85,6 @@ def _run(stream, frames: np.ndarray, where: str) -> bytes:
         stderr = (err.stderr or b"").decode("utf-8", "replace").strip()
         raise RuntimeError(f"ffmpeg failed on {where}:\n{stderr[-3000:]}") from None
     return stdout
-
-
-def write_atomically(path, write: Callable[[str], None]) -> None:
-    """Call ``write(temp_path)`` for a temporary file beside ``path`` (same extension), then move it into place."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
-    base, extension = os.path.splitext(os.path.basename(path))
-    handle, temp_path = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{extension}", dir=directory)
-    os.close(handle)
-    try:
-        write(temp_path)
-        os.replace(temp_path, path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.remove(temp_path)
-        raise
 
 
 def encode_gif(frames, fps=4) -> bytes:

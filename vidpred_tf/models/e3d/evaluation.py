@@ -23,13 +23,13 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
-import tempfile
 from typing import Callable, Iterable, List, Optional
 
 import cv2
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from vidpred_tf.fileio import write_atomically
 from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back
 
 # The old skimage compare_ssim used the dtype range of float images, [-1, 1].
@@ -74,15 +74,12 @@ def write_png_atomic(path: str, image: np.ndarray) -> None:
     ok, encoded = cv2.imencode(".png", image)
     if not ok:
         raise ValueError(f"could not encode image of shape {image.shape} for {path}")
-    directory = os.path.dirname(path) or "."
-    handle, staging = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(handle, "wb") as stream:
+
+    def write(temp_path: str) -> None:
+        with open(temp_path, "wb") as stream:
             stream.write(encoded.tobytes())
-        os.replace(staging, path)
-    finally:
-        if os.path.exists(staging):
-            os.remove(staging)
+
+    write_atomically(path, write)
 
 
 def evaluate(predict: Callable[[np.ndarray], np.ndarray], batches: Iterable[np.ndarray], *, input_length: int,
