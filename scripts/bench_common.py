@@ -49,7 +49,8 @@ flags.DEFINE_string("output", "", "Also write the JSON report to this file (atom
 flags.DEFINE_enum("jit_compile", "both", ["both", "on", "off"],
                   "XLA-compile the training step and inference: both (compare off and on in one run), on, off.")
 flags.DEFINE_enum("strategy", "auto", ["auto", "one_device", "mirrored", "multi_worker"],
-                  "tf.distribute strategy (vidpred_tf.training.make_strategy); batch sizes are per replica.")
+                  "tf.distribute strategy (vidpred_tf.training.make_strategy); how --batch_size splits: see "
+                  "each script.")
 flags.DEFINE_boolean("inference", True, "Also time inference (frames predicted per second).")
 flags.DEFINE_integer("seed", 0, "Seed of the synthetic inputs and of the model initialisation.")
 
@@ -122,27 +123,12 @@ def environment_facts(strategy=None) -> dict:
 
 # -------------------------------------------------------------------------------------------------- helpers
 
-def atomic_write_json(path: str, payload: dict) -> None:
-    """Write ``payload`` to ``path`` through a temporary file in the same directory and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise FileNotFoundError(f"--output={path}: directory {directory} does not exist")
-    handle = tempfile.NamedTemporaryFile("w", dir=directory, prefix=".bench_", suffix=".tmp", delete=False)
-    try:
-        with handle:
-            json.dump(payload, handle, indent=2)
-            handle.write("\n")
-        os.replace(handle.name, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(handle.name)
-        raise
-
-
 def emit(report: dict, output: str = "") -> None:
     """The report as JSON on stdout and, when ``output`` is set, in that file."""
     if output:
-        atomic_write_json(output, report)
+        from vidpred_tf.fileio import write_json
+
+        write_json(output, report)
     sys.stdout.write(json.dumps(report, indent=2) + "\n")
     sys.stdout.flush()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import List, Sequence
 
 from absl import flags
@@ -31,5 +32,13 @@ def rewrite_spaced_booleans(argv: Sequence[str], flag_values: flags.FlagValues =
 
 
 def parse_flags(argv: Sequence[str]) -> List[str]:
-    """``flags_parser`` for ``absl.app.run`` that accepts the originals' spaced booleans."""
-    return flags.FLAGS(rewrite_spaced_booleans(list(argv)))
+    """``flags_parser`` for ``absl.app.run`` that accepts the originals' spaced booleans.
+
+    A bad flag value ends the program with absl's one-line message (``FATAL Flags parsing error: ...``), not a
+    traceback, as absl's own parser does.
+    """
+    try:
+        return flags.FLAGS(rewrite_spaced_booleans(list(argv)))
+    except flags.Error as error:
+        sys.stderr.write(f"FATAL Flags parsing error: {error}\nPass --helpshort or --helpfull to see help on flags.\n")
+        sys.exit(1)

@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from e3d_testutil import golden_e3d_dir
 from vidpred_tf.convert import e3d as convert_e3d
 from vidpred_tf.convert.tf1 import CheckpointMismatchError, load_tf1_checkpoint, read_tf1_checkpoint
 from vidpred_tf.models.e3d import E3DConfig, build_model
@@ -81,8 +80,8 @@ def test_refuses_wrong_shape_missing_and_extra_names(tmp_path):
         load_tf1_checkpoint(str(tmp_path / "nothing"), model.tf1_variables())
 
 
-def test_cli_converts_a_golden_checkpoint_to_keras_weights_and_back(tmp_path):
-    case = golden_e3d_dir() / "original_e3d_lstm"
+def test_cli_converts_a_golden_checkpoint_to_keras_weights_and_back(tmp_path, golden_e3d_dir):
+    case = golden_e3d_dir / "original_e3d_lstm"
     output = tmp_path / "port" / "weights.weights.h5"
     common = ["--model_name", "original_e3d_lstm", "--img_width", "8", "--patch_size", "2", "--input_length", "3",
               "--total_length", "6", "--num_hidden", "8,8"]

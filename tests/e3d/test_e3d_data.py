@@ -6,21 +6,9 @@ import random
 import numpy as np
 import pytest
 
-from e3d_testutil import golden_e3d_dir
 from vidpred_tf.data.e3d_npz import MnistNpzHandle, write_fake_mnist_npz
 from vidpred_tf.data.kth_frames import KthHandle, kth_handle, load_kth_split, write_fake_kth
 from vidpred_tf.data.registry import get_reader
-
-
-@pytest.fixture(scope="module")
-def misc():
-    return golden_e3d_dir() / "misc"
-
-
-@pytest.fixture(scope="module")
-def golden(misc):
-    with np.load(misc / "misc_golden.npz") as archive:
-        return {key: archive[key] for key in archive.files}
 
 
 def test_mnist_reader_reproduces_the_original_batches(misc, golden):
@@ -114,3 +102,37 @@ def test_registered_npz_reader_checks_the_sequence_length(misc):
         2, 6, 8, 8, 1)
     with pytest.raises(ValueError, match="sequences have 6 frames .* --total_length is 20"):
         reader(str(misc / "fake_moving_mnist.npz"), batch_size=2, seq_length=20)
+
+
+def test_shuffled_passes_follow_each_original_handle(tmp_path):
+    """The npz handle reshuffles the file order every pass; the KTH handle reshuffles the previous pass's order
+    in place. Past the last served batch both refuse, naming the reader."""
+    path = write_fake_mnist_npz(str(tmp_path / "seq.npz"), num_sequences=7, input_length=1, output_length=1,
+                                height=2, width=2, seed=5)
+    with np.load(path) as archive:
+        raw = archive["input_raw_data"]
+    handle = MnistNpzHandle(path, 2, rng=random.Random(11))
+    expected_rng = random.Random(11)
+    for _ in range(2):
+        order = list(range(7))
+        expected_rng.shuffle(order)
+        served = list(handle.batches(do_shuffle=True))
+        assert len(served) == 3  # 7 sequences in batches of 2: the fourth batch (the last full one) is dropped
+        expected = [np.transpose(raw[2 * k:2 * k + 2], (0, 2, 3, 1)) for k in order[:6]]
+        np.testing.assert_array_equal(np.concatenate(served), np.stack(expected))
+    with pytest.raises(RuntimeError, match=r"e3d_npz .*seq\.npz.*no batch left \(7 sequences, batch size 2\)"):
+        handle.get_batch()
+
+    data = np.arange(20, dtype=np.float64)[:, None, None, None] * np.ones((1, 2, 2, 1))
+    starts = [0, 3, 6, 9, 12, 15]
+    handle = KthHandle(data, starts, batch_size=2, seq_length=3, rng=random.Random(4))
+    order, expected_rng = list(starts), random.Random(4)
+    for _ in range(2):
+        expected_rng.shuffle(order)  # in place: the second pass shuffles the first pass's order
+        served = np.concatenate(list(handle.batches(do_shuffle=True)))
+        np.testing.assert_array_equal(served[:, 0, 0, 0, 0], order[:4])
+        np.testing.assert_array_equal(served[:, :, 0, 0, 0], [[s, s + 1, s + 2] for s in order[:4]])
+    with pytest.raises(RuntimeError, match=r"kth_frames: no batch left \(6 clips, batch size 2\)"):
+        handle.get_batch()
+    with pytest.raises(ValueError, match="kth_frames: batch_size must be positive; got 0"):
+        KthHandle(data, starts, batch_size=0, seq_length=3)

@@ -4,7 +4,7 @@ import re
 import subprocess
 import sys
 
-from e3d_testutil import REPO_ROOT, golden_e3d_dir, subprocess_env
+from e3d_testutil import REPO_ROOT, subprocess_env
 
 MODEL_CASES = ("original_e3d_lstm", "original_e3d_lstm_residuals", "e3d_lstm", "e3d_lstm_add", "e3d_lstm_concat")
 
@@ -14,9 +14,8 @@ def _run(*args, timeout=600):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_every_e3d_case_passes():
-    golden = golden_e3d_dir()
-    result = _run("e3d", str(golden))
+def test_every_e3d_case_passes(golden_e3d_dir):
+    result = _run("e3d", str(golden_e3d_dir))
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
     reported = set(re.findall(r"^case (\S+): PASS", result.stdout, flags=re.M))
     assert reported == set(MODEL_CASES) | {"misc"}, result.stdout[-4000:]
@@ -41,13 +40,13 @@ def test_unknown_paper_and_empty_path_are_usage_errors(tmp_path):
     assert "does not exist" in result.stderr
 
 
-def test_a_perturbed_golden_fails_and_names_the_output(tmp_path):
+def test_a_perturbed_golden_fails_and_names_the_output(tmp_path, golden_e3d_dir):
     """A copy of one case whose recorded prediction and one gradient are off: exit 1, both named."""
     import shutil
 
     import numpy as np
 
-    source = golden_e3d_dir() / "original_e3d_lstm"
+    source = golden_e3d_dir / "original_e3d_lstm"
     case = tmp_path / "original_e3d_lstm"
     shutil.copytree(source, case)
     with np.load(source / "golden.npz") as archive:

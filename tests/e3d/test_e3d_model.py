@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from e3d_testutil import golden_e3d_dir
 from vidpred_tf.layers.eidetic import EideticLSTMCell, JointLayerNorm, eidetic_attention
 from vidpred_tf.models.e3d import E3DConfig, MODEL_NAMES, build_model, e3d_losses
 
@@ -27,8 +26,8 @@ def _config_for(entry, **changes):
 
 
 @pytest.fixture(scope="module")
-def inventory():
-    return json.loads((golden_e3d_dir() / "variable_inventory.json").read_text())
+def inventory(golden_e3d_dir):
+    return json.loads((golden_e3d_dir / "variable_inventory.json").read_text())
 
 
 @pytest.mark.parametrize("model_name", MODEL_NAMES)

@@ -8,21 +8,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from e3d_testutil import golden_e3d_dir
 from vidpred_tf.data.e3d_npz import MnistNpzHandle
-from vidpred_tf.models.e3d import (E3DConfig, SamplingConfig, ScheduledSampler, build_model, evaluate,
-                                   model_predict_fn, reshape_patch, reshape_patch_back, schedule_sampling)
-
-
-@pytest.fixture(scope="module")
-def misc():
-    return golden_e3d_dir() / "misc"
-
-
-@pytest.fixture(scope="module")
-def golden(misc):
-    with np.load(misc / "misc_golden.npz") as archive:
-        return {key: archive[key] for key in archive.files}
+from vidpred_tf.golden.e3d import _sampling_config_from_argv
+from vidpred_tf.models.e3d import (E3DConfig, SamplingConfig, build_model, evaluate, model_predict_fn,
+                                   reshape_patch, reshape_patch_back, schedule_sampling)
 
 
 def test_reshape_patch_matches_golden_space_to_depth_and_inverts(golden):
@@ -37,29 +26,28 @@ def test_reshape_patch_matches_golden_space_to_depth_and_inverts(golden):
         reshape_patch(frames, 5)
 
 
-def _sampling_from_argv(argv):
-    kwargs = {}
-    for item in argv:
-        key, value = str(item)[2:].split("=")
-        kwargs[key] = float(value) if "." in value else int(value)
-    return SamplingConfig(**kwargs)
+def _run_schedule(config, iterations, rng=None):
+    """Iterations 1..``iterations`` of the schedule from the start value: ``(etas, stacked masks)``."""
+    eta, etas, masks = config.sampling_start_value, [], []
+    for itr in range(1, iterations + 1):
+        eta, mask = schedule_sampling(eta, itr, config, rng)
+        etas.append(eta)
+        masks.append(mask)
+    return etas, np.stack(masks)
 
 
 def test_schedule_sampling_reproduces_the_seeded_original(golden):
-    config = _sampling_from_argv(golden["ss_argv"])
+    config = _sampling_config_from_argv(golden["ss_argv"])
     np.random.seed(0)
-    eta, etas, masks = config.sampling_start_value, [], []
-    for itr in range(1, 5):
-        eta, mask = schedule_sampling(eta, itr, config)
-        etas.append(eta)
-        masks.append(mask)
+    etas, masks = _run_schedule(config, 4)
     np.testing.assert_allclose(etas, golden["ss_etas"], rtol=0, atol=1e-12)
-    np.testing.assert_array_equal(np.stack(masks), golden["ss_flags"])
+    np.testing.assert_array_equal(masks, golden["ss_flags"])
 
-    # an explicit RandomState seeded like the global one gives the same masks, and a sampler keeps eta
-    sampler = ScheduledSampler(config, rng=np.random.RandomState(0))
-    np.testing.assert_array_equal(np.stack([sampler.mask(i) for i in range(1, 5)]), golden["ss_flags"])
-    assert sampler.eta == 0.0
+    # an explicit RandomState seeded like the global one gives the same masks, and eta ends at 0
+    etas, masks = _run_schedule(config, 4, rng=np.random.RandomState(0))
+    np.testing.assert_allclose(etas, golden["ss_etas"], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(masks, golden["ss_flags"])
+    assert etas[-1] == 0.0
 
     # switched off: zeros and no draw from the global state
     state = np.random.get_state()[1].copy()

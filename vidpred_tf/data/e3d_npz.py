@@ -15,8 +15,8 @@ key                 dtype    shape            meaning
 
 ``MnistNpzHandle`` reproduces the original ``InputHandle``: a sequence is its input frames followed by its
 output frames, channel-last ``[T, H, W, C]`` float32 (shorter parts zero-padded to the batch maximum);
-``begin(shuffle)`` restarts (shuffling the sequence order with Python's ``random``), and the **last full
-batch of every pass is never served** (``no_batch_left`` is ``position >= N - batch``): 7 sequences in
+``begin(shuffle)`` restarts from the file order (shuffled with Python's ``random``), and the **last full
+batch of every pass is never served** (``no_batch_left`` is ``position + batch >= N``): 7 sequences in
 batches of 2 give 3 batches, 6 give 2.
 
 Two comma-separated paths are concatenated. The original added the clip offset to a temporary copy, so the
@@ -25,33 +25,41 @@ first file (``fix_multi_path_offset=False`` restores the original indexing).
 
 ``read_e3d_npz`` (registered as ``"e3d_npz"``) wraps the handle in a ``tf.data.Dataset`` of *batches* (it
 reproduces the original batching, so the batch axis is included): ``{"images": [B, T, H, W, C]}``.
+
+The batching protocol itself (``OriginalBatchHandle``) and the handle-to-dataset step (``original_batch_dataset``)
+live here and serve the KTH reader (``kth_frames.py``) too.
 """
 
 from __future__ import annotations
 
+import abc
 import os
 import random
 import zipfile
-from typing import Iterator, List, Optional, Sequence, Union
+from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.data.registry import register_reader
+from vidpred_tf.fileio import write_atomically
 
 PathsArg = Union[str, Sequence[str]]
 
 
-def _split_paths(paths: PathsArg) -> List[str]:
+def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "e3d_npz",
+                 what: str = "data path") -> List[str]:
+    """The user-expanded paths of a comma-separated string (or a list); at least one, at most ``max_paths``
+    (``None``: no limit). ``reader`` and ``what`` name the reader and the path in the errors."""
     if isinstance(paths, (str, os.PathLike)):
         paths = [p for p in os.fspath(paths).split(",") if p]
     # The original README's paths start with ~ (absl does not expand it).
     paths = [os.path.expanduser(os.fspath(p)) for p in paths]
     if not paths:
-        raise ValueError("e3d_npz: no data path given")
-    if len(paths) > 2:
-        raise ValueError(f"e3d_npz: at most two comma-separated paths are supported (as in the original); got "
-                         f"{len(paths)}: {paths}")
+        raise ValueError(f"{reader}: no {what} given")
+    if max_paths is not None and len(paths) > max_paths:
+        raise ValueError(f"{reader}: at most {max_paths} comma-separated paths are supported (as in the original); "
+                         f"got {len(paths)}: {paths}")
     return paths
 
 
@@ -76,21 +84,104 @@ def _load_npz(path: str) -> dict:
     return data
 
 
-class MnistNpzHandle:
+class OriginalBatchHandle(abc.ABC):
+    """The batching of the original ``InputHandle``s: a position into a list of item indices, served
+    ``batch_size`` at a time, and the **last full batch of a pass never served** (``position + batch_size >=
+    total`` ends the pass: 7 items in batches of 2 give 3 batches, 6 give 2).
+
+    ``begin(do_shuffle)`` starts a pass, shuffling with ``rng`` (Python ``random.Random``; the global ``random``
+    when None, as the original). The order shuffled is ``_pass_order()``: by default the previous pass's order
+    (shuffled in place again); a subclass may restart from its file order. Subclasses set ``indices`` and
+    ``reader`` / ``item_name`` (for messages) and implement ``_make_batch(indices)``.
+    """
+
+    reader = "batches"
+    item_name = "items"
+
+    def __init__(self, batch_size: int, rng: Optional[random.Random] = None):
+        if int(batch_size) <= 0:
+            raise ValueError(f"{self.reader}: batch_size must be positive; got {batch_size}")
+        self.batch_size = int(batch_size)
+        self.rng = rng
+        self.position = 0
+
+    def total(self) -> int:
+        return len(self.indices)
+
+    def _pass_order(self):
+        return self.indices
+
+    def begin(self, do_shuffle: bool = True) -> None:
+        self.indices = self._pass_order()
+        if do_shuffle:
+            (self.rng or random).shuffle(self.indices)
+        self.position = 0
+
+    def next(self) -> None:
+        self.position += self.batch_size
+
+    def no_batch_left(self) -> bool:
+        return self.position + self.batch_size >= self.total()
+
+    @property
+    def current_indices(self):
+        """The item indices of the current batch."""
+        return self.indices[self.position:self.position + self.batch_size]
+
+    def _describe(self) -> str:
+        return self.reader
+
+    @abc.abstractmethod
+    def _make_batch(self, indices) -> np.ndarray:
+        """The batch of the items ``indices`` (a slice of ``self.indices``)."""
+
+    def get_batch(self) -> np.ndarray:
+        """The current batch; ``RuntimeError`` when no batch is left."""
+        if self.no_batch_left():
+            raise RuntimeError(f"{self._describe()}: no batch left ({self.total()} {self.item_name}, batch size "
+                               f"{self.batch_size}); call begin() to start a new pass")
+        return self._make_batch(self.current_indices)
+
+    def batches(self, do_shuffle: bool = False) -> Iterator[np.ndarray]:
+        """One pass: ``begin(do_shuffle)`` then every batch the original would serve."""
+        self.begin(do_shuffle)
+        while not self.no_batch_left():
+            yield self.get_batch()
+            self.next()
+
+    def __iter__(self):
+        return self.batches(do_shuffle=False)
+
+
+def original_batch_dataset(handle: OriginalBatchHandle, frame_shape: Tuple[int, ...], *, shuffle: bool,
+                           epochs: Optional[int]) -> tf.data.Dataset:
+    """``{"images": [batch_size, *frame_shape]}`` float32: ``epochs`` passes of ``handle.batches(shuffle)``
+    (``None``: forever), each pass reshuffled when ``shuffle``."""
+
+    def generate():
+        done = 0
+        while epochs is None or done < epochs:
+            for batch in handle.batches(do_shuffle=shuffle):
+                yield {"images": batch}
+            done += 1
+
+    signature = {"images": tf.TensorSpec((handle.batch_size,) + tuple(frame_shape), tf.float32)}
+    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+
+
+class MnistNpzHandle(OriginalBatchHandle):
     """Batches of one split, in the original's order; see the module docstring."""
+
+    reader = "e3d_npz"
+    item_name = "sequences"
 
     def __init__(self, paths: PathsArg, batch_size: int, rng: Optional[random.Random] = None,
                  fix_multi_path_offset: bool = True, dtype=np.float32):
         self.paths = _split_paths(paths)
-        if int(batch_size) <= 0:
-            raise ValueError(f"e3d_npz: batch_size must be positive; got {batch_size}")
-        self.batch_size = int(batch_size)
-        self.rng = rng
+        super().__init__(batch_size, rng)
         self.dtype = np.dtype(dtype)
         self.data = self._load(fix_multi_path_offset)
-        self.indices = np.arange(self.total(), dtype=np.int32)
-        self.position = 0
-        self.current_batch_size = 0
+        self.indices = self._pass_order()
         self.begin(do_shuffle=False)
 
     def _load(self, fix_offset: bool) -> dict:
@@ -110,35 +201,19 @@ class MnistNpzHandle:
                     [first["output_raw_data"], second["output_raw_data"]], axis=0)
         return data
 
-    def total(self) -> int:
-        return int(self.data["clips"].shape[1])
+    def _pass_order(self) -> np.ndarray:
+        # The original restarts every pass from the file order (the KTH handle reshuffles the previous order).
+        return np.arange(self.data["clips"].shape[1], dtype=np.int32)
 
-    def _select(self):
-        remaining = self.total() - self.position
-        self.current_batch_size = min(self.batch_size, remaining)
-        self.current_indices = self.indices[self.position:self.position + self.current_batch_size]
+    def _describe(self) -> str:
+        return f"e3d_npz {self.paths}"
 
-    def begin(self, do_shuffle: bool = True) -> None:
-        self.indices = np.arange(self.total(), dtype=np.int32)
-        if do_shuffle:
-            (self.rng or random).shuffle(self.indices)
-        self.position = 0
-        self._select()
-
-    def next(self) -> None:
-        self.position += self.current_batch_size
-        if not self.no_batch_left():
-            self._select()
-
-    def no_batch_left(self) -> bool:
-        return self.position >= self.total() - self.current_batch_size
-
-    def _part(self, part: int, raw: np.ndarray, dims) -> np.ndarray:
+    def _part(self, part: int, raw: np.ndarray, dims, indices) -> np.ndarray:
         clips = self.data["clips"][part]
-        length = max(int(clips[k, 1]) for k in self.current_indices)
+        length = max(int(clips[k, 1]) for k in indices)
         channels, height, width = (int(d) for d in dims)
-        out = np.zeros((self.current_batch_size, length, height, width, channels), self.dtype)
-        for row, k in enumerate(self.current_indices):
+        out = np.zeros((len(indices), length, height, width, channels), self.dtype)
+        for row, k in enumerate(indices):
             start, count = int(clips[k, 0]), int(clips[k, 1])
             frames = raw[start:start + count]
             if frames.shape[0] != count:
@@ -147,28 +222,15 @@ class MnistNpzHandle:
             out[row, :count] = np.transpose(frames, (0, 2, 3, 1))
         return out
 
-    def get_batch(self) -> np.ndarray:
-        """``[B, Tin + Tout, H, W, C]`` of the current batch; ``RuntimeError`` when no batch is left."""
-        if self.no_batch_left():
-            raise RuntimeError(f"e3d_npz {self.paths}: no batch left; call begin() to start a new pass "
-                               f"({self.total()} sequences, batch size {self.batch_size})")
+    def _make_batch(self, indices) -> np.ndarray:
+        """``[B, Tin + Tout, H, W, C]``: each sequence's input frames, then its output frames."""
         dims = self.data["dims"]
-        inputs = self._part(0, self.data["input_raw_data"], dims[0])
+        inputs = self._part(0, self.data["input_raw_data"], dims[0], indices)
         if dims.shape == (2, 3):
-            outputs = self._part(1, self.data["output_raw_data"], dims[1])
+            outputs = self._part(1, self.data["output_raw_data"], dims[1], indices)
         else:
-            outputs = self._part(1, self.data["input_raw_data"], dims[0])
+            outputs = self._part(1, self.data["input_raw_data"], dims[0], indices)
         return np.concatenate([inputs, outputs], axis=1)
-
-    def batches(self, do_shuffle: bool = False) -> Iterator[np.ndarray]:
-        """One pass: ``begin(do_shuffle)`` then every batch the original would serve."""
-        self.begin(do_shuffle)
-        while not self.no_batch_left():
-            yield self.get_batch()
-            self.next()
-
-    def __iter__(self):
-        return self.batches(do_shuffle=False)
 
 
 def write_fake_mnist_npz(path: str, num_sequences: int = 7, input_length: int = 3, output_length: int = 3,
@@ -183,12 +245,14 @@ def write_fake_mnist_npz(path: str, num_sequences: int = 7, input_length: int = 
     clips[0, :, 0], clips[0, :, 1] = starts, input_length
     clips[1, :, 0], clips[1, :, 1] = starts + input_length, output_length
     dims = np.array([[channels, height, width]], np.int32)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    staging = os.path.join(directory, f".tmp-{os.getpid()}-{os.path.basename(path)}")
-    with open(staging, "wb") as stream:
-        np.savez(stream, clips=clips, dims=dims, input_raw_data=frames)
-    os.replace(staging, path)
+
+    def write(temp_path: str) -> None:
+        # Through a stream: np.savez would append ".npz" to a file name that does not end with it.
+        with open(temp_path, "wb") as stream:
+            np.savez(stream, clips=clips, dims=dims, input_raw_data=frames)
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomically(path, write)
     return path
 
 
@@ -213,13 +277,4 @@ def read_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] 
     if seq_length is not None and frame_shape[0] != int(seq_length):
         raise ValueError(f"e3d_npz {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
                          f"but seq_length / --total_length is {seq_length}")
-
-    def generate():
-        done = 0
-        while epochs is None or done < epochs:
-            for batch in handle.batches(do_shuffle=shuffle):
-                yield {"images": batch}
-            done += 1
-
-    signature = {"images": tf.TensorSpec((batch_size,) + frame_shape, tf.float32)}
-    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return original_batch_dataset(handle, frame_shape, shuffle=shuffle, epochs=epochs)

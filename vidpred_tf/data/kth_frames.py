@@ -17,8 +17,9 @@ ends at ``index`` when that frame and frame ``index - seq_length + 1`` belong to
 numbers differ by exactly ``seq_length - 1`` (gaps in the numbering break clips); after a clip the scan skips
 ``seq_length - 1`` more frames in the first categories and 2 in jogging/running. Starts are in descending order.
 
-``KthHandle`` serves ``[B, seq_length, W, W, 1]`` float32 batches as the original ``InputHandle``: shuffling the
-start list with Python's ``random`` (training), never serving the last full batch (``pos + B >= total``).
+``KthHandle`` serves ``[B, seq_length, W, W, 1]`` float32 batches as the original ``InputHandle`` (the shared
+``OriginalBatchHandle`` of ``e3d_npz.py``): shuffling the start list in place with Python's ``random`` (training;
+each pass reshuffles the previous order), never serving the last full batch (``pos + B >= total``).
 ``read_kth_frames`` (registered as ``"kth_frames"``) wraps it in a ``tf.data.Dataset`` of such batches.
 """
 
@@ -27,14 +28,16 @@ from __future__ import annotations
 import functools
 import os
 import random
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 import tensorflow as tf
 from PIL import Image
 
+from vidpred_tf.data.e3d_npz import OriginalBatchHandle, _split_paths, original_batch_dataset
 from vidpred_tf.data.registry import register_reader
+from vidpred_tf.fileio import write_atomically
 
 CATEGORIES_NON_OVERLAPPING = ("boxing", "handclapping", "handwaving", "walking")
 CATEGORIES_OVERLAPPING = ("jogging", "running")
@@ -127,49 +130,21 @@ def _load_cached(root: str, split: str, image_width: int, seq_length: int, video
     return data, tuple(starts)
 
 
-class KthHandle:
+class KthHandle(OriginalBatchHandle):
     """Batches of clips from ``data`` starting at ``indices``, in the original's order and batching."""
+
+    reader = "kth_frames"
+    item_name = "clips"
 
     def __init__(self, data: np.ndarray, indices: Sequence[int], batch_size: int, seq_length: int,
                  rng: Optional[random.Random] = None):
-        if int(batch_size) <= 0:
-            raise ValueError(f"kth_frames: batch_size must be positive; got {batch_size}")
+        super().__init__(batch_size, rng)
         self.data = data
         self.indices = list(indices)
-        self.batch_size = int(batch_size)
         self.seq_length = int(seq_length)
-        self.rng = rng
-        self.position = 0
 
-    def total(self) -> int:
-        return len(self.indices)
-
-    def begin(self, do_shuffle: bool = True) -> None:
-        if do_shuffle:
-            (self.rng or random).shuffle(self.indices)
-        self.position = 0
-
-    def next(self) -> None:
-        self.position += self.batch_size
-
-    def no_batch_left(self) -> bool:
-        return self.position + self.batch_size >= self.total()
-
-    def get_batch(self) -> np.ndarray:
-        if self.no_batch_left():
-            raise RuntimeError(f"kth_frames: no batch left ({self.total()} clips, batch size {self.batch_size}); "
-                               "call begin() to start a new pass")
-        starts = self.indices[self.position:self.position + self.batch_size]
+    def _make_batch(self, starts) -> np.ndarray:
         return np.stack([self.data[s:s + self.seq_length] for s in starts]).astype(np.float32)
-
-    def batches(self, do_shuffle: bool = False) -> Iterator[np.ndarray]:
-        self.begin(do_shuffle)
-        while not self.no_batch_left():
-            yield self.get_batch()
-            self.next()
-
-    def __iter__(self):
-        return self.batches(do_shuffle=False)
 
 
 def kth_handle(root: str, split: str, *, image_width: int, seq_length: int, batch_size: int,
@@ -189,11 +164,9 @@ def write_fake_kth(root: str, persons: Sequence[str] = ("01", "17"),
             video_dir = os.path.join(root, category, f"person{person}_{category}_d1_uncomp")
             os.makedirs(video_dir, exist_ok=True)
             for number in frame_numbers:
-                pixels = rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8)
-                target = os.path.join(video_dir, f"image_{number:04d}.png")
-                staging = os.path.join(video_dir, f".tmp-image_{number:04d}.png")
-                Image.fromarray(pixels, mode="RGB").save(staging, format="PNG")
-                os.replace(staging, target)
+                image = Image.fromarray(rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8), mode="RGB")
+                write_atomically(os.path.join(video_dir, f"image_{number:04d}.png"),
+                                 lambda temp_path, image=image: image.save(temp_path, format="PNG"))
     return root
 
 
@@ -207,23 +180,11 @@ def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, bat
     ``paths``: the data root (a comma-separated string or a list: only the first is used, as in the original).
     ``epochs`` passes (``None``: forever), reshuffled each pass when ``shuffle``.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [p for p in os.fspath(paths).split(",") if p]
-    if not paths:
-        raise ValueError("kth_frames: no data root given")
-    root = os.path.expanduser(os.fspath(paths[0]))
+    root = _split_paths(paths, max_paths=None, reader="kth_frames", what="data root")[0]
     handle = kth_handle(root, split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
                         rng=random.Random(seed) if shuffle else None, video_order=video_order)
     if handle.no_batch_left():
         raise ValueError(f"kth_frames {root} ({split}): {handle.total()} clips give no batch of {batch_size} "
                          "(the original never serves the last full batch)")
-
-    def generate():
-        done = 0
-        while epochs is None or done < epochs:
-            for batch in handle.batches(do_shuffle=shuffle):
-                yield {"images": batch}
-            done += 1
-
-    signature = {"images": tf.TensorSpec((batch_size, seq_length, image_width, image_width, 1), tf.float32)}
-    return tf.data.Dataset.from_generator(generate, output_signature=signature)
+    return original_batch_dataset(handle, (seq_length, image_width, image_width, 1), shuffle=shuffle,
+                                  epochs=epochs)

@@ -65,31 +65,6 @@ def schedule_sampling(eta: float, itr: int, config: SamplingConfig,
     return eta, mask
 
 
-class ScheduledSampler:
-    """Keeps eta between iterations: ``sampler.mask(itr)`` is the mask of iteration ``itr``.
-
-    ``state()`` / ``restore(state)`` let a resumed run continue the schedule (eta and the RNG state).
-    """
-
-    def __init__(self, config: SamplingConfig, rng: Optional[np.random.RandomState] = None):
-        self.config = config
-        self.rng = rng
-        self.eta = float(config.sampling_start_value)
-
-    def mask(self, itr: int) -> np.ndarray:
-        self.eta, mask = schedule_sampling(self.eta, itr, self.config, self.rng)
-        return mask
-
-    def state(self) -> dict:
-        source = np.random if self.rng is None else self.rng
-        return {"eta": self.eta, "rng": source.get_state()}
-
-    def restore(self, state: dict) -> None:
-        self.eta = float(state["eta"])
-        source = np.random if self.rng is None else self.rng
-        source.set_state(state["rng"])
-
-
 def zero_mask(config: SamplingConfig) -> np.ndarray:
     """The all-zero mask of the original's test mode (always feed the prediction)."""
     return np.zeros(config.mask_shape, np.float32)
