@@ -108,7 +108,8 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
     train_dir = os.path.join(out, "train", model)
     trainer = Trainer(task, TrainerConfig(
         model_dir=train_dir, num_steps=max_steps, global_batch_size=batch_size, seed=seed,
-        checkpoint_every=500, log_every=25, video_every=250, time_budget_s=60.0 * minutes,
+        checkpoint_every=500, log_every=25 if model == "convlstm" else 2,
+        video_every=250 if model == "convlstm" else 10, time_budget_s=60.0 * minutes,
         jit_compile=jit_compile), strategy)
 
     test_examples = read_tfrecords(files["test"], extra_keys=[])
