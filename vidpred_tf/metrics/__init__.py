@@ -1,19 +1,27 @@
-"""Frame metrics (MSE, MAE, PSNR, SSIM in the tf.image and scikit-image conventions) and their aggregation."""
+"""Frame metrics and their aggregation.
+
+MSE, MAE, PSNR and SSIM (``frame``), named conventions so that a table says which one it used
+(``conventions``: SSIM tf.image / scikit-image / Finn et al.; MSE per-pixel mean / OpenSTL per-frame sum),
+LPIPS v0.1 (``lpips``), and per-time-step and best/avg/worst-of-N aggregation (``aggregate``).
+"""
 
 from vidpred_tf.metrics.aggregate import best_avg_worst, best_worst_indices, per_timestep_mean, summarize
-from vidpred_tf.metrics.frame import (
-    METRICS,
-    frame_metrics,
+from vidpred_tf.metrics.conventions import (
+    MAE_CONVENTIONS,
+    MSE_CONVENTIONS,
+    SSIM_CONVENTIONS,
     higher_is_better,
-    mae,
-    mse,
-    psnr,
-    ssim_skimage,
-    ssim_tf,
+    ssim_finn,
 )
+from vidpred_tf.metrics.frame import METRICS, frame_metrics, mae, mse, psnr, ssim_skimage, ssim_tf
+from vidpred_tf.metrics.lpips import LPIPS
 
 __all__ = [
+    "LPIPS",
+    "MAE_CONVENTIONS",
     "METRICS",
+    "MSE_CONVENTIONS",
+    "SSIM_CONVENTIONS",
     "best_avg_worst",
     "best_worst_indices",
     "frame_metrics",
@@ -22,6 +30,7 @@ __all__ = [
     "mse",
     "per_timestep_mean",
     "psnr",
+    "ssim_finn",
     "ssim_skimage",
     "ssim_tf",
     "summarize",

@@ -1,0 +1,184 @@
+"""Named SSIM, MSE and MAE conventions, so that a result table can say which one produced its numbers.
+
+The codebases this package ports, and OpenSTL that people compare against, compute "SSIM" and "MSE" in ways
+that give different numbers for the same frames. Each convention here is a per-frame function
+(``[..., H, W, C]`` x2 -> ``[...]``, NumPy in NumPy out, tensors in tensors out, like :mod:`frame`):
+
+SSIM (``ssim(a, b, convention, data_range)``):
+
+* ``tf_image``: ``tf.image.ssim`` (SAVP's in-graph metric; MSPred's piqa SSIM is the same maths): 11x11 Gaussian
+  window, sigma 1.5, population (co)variances, only windows inside the frame. This is also exactly the maths of
+  Finn et al.'s own SSIM script that SAVP ships as ``structural_similarity_finn_official``.
+* ``skimage``: ``skimage.metrics.structural_similarity`` with its defaults (7x7 uniform window, sample
+  covariance, borders cropped by 3); e3d's metric. See :func:`vidpred_tf.metrics.frame.ssim_skimage`.
+* ``finn``: what SAVP's paper plots as "Average SSIM" (``ssim_finn``): SAVP's evaluation recomputes it with
+  scikit-image's ``compare_ssim(gaussian_weights=True, use_sample_covariance=False, data_range=1.0)``, and the
+  scikit-image of the time (<= 0.15) filtered with ``scipy.ndimage.gaussian_filter(sigma=1.5)`` at scipy's
+  default truncation 4.0, i.e. a 13-tap Gaussian over mirror-reflected borders, then cropped the SSIM map by 5
+  pixels per side (``win_size`` 11). Today's scikit-image truncates at 3.5 (11 taps), so calling it with the same
+  arguments no longer reproduces the paper's numbers; this convention does.
+
+MSE / MAE (``mse(a, b, convention)``, ``mae(a, b, convention)``):
+
+* ``per_pixel_mean``: the mean over H, W and C of one frame (SAVP, MSPred, e3d, and :func:`frame.mse`).
+* ``openstl_frame_sum``: the sum over H, W and C of one frame. OpenSTL's ``MSE(pred, true)`` on ``[B, T, C, H,
+  W]`` arrays is ``np.mean((pred - true)**2, axis=(0, 1)).sum()``, which equals the mean over the B*T frames of
+  this per-frame sum (``MAE`` likewise with ``abs``); OpenSTL computes both before it clips predictions to [0, 1]
+  and on frames de-normalised with the dataset mean/std when it has them. Its ``spatial_norm=True`` option
+  divides by C*H*W and gives ``per_pixel_mean``.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+import numpy as np
+import tensorflow as tf
+
+from vidpred_tf.metrics.frame import (
+    _check_data_range,
+    _check_frame_size,
+    _finish,
+    _flatten_frames,
+    _prepare,
+    higher_is_better as _frame_higher_is_better,
+    mae as _mae_per_pixel_mean,
+    mse as _mse_per_pixel_mean,
+    ssim_skimage,
+    ssim_tf,
+)
+
+# SAVP's "finn" SSIM: Gaussian sigma 1.5 truncated at scipy's default 4 sigma (radius 6, 13 taps), SSIM map
+# cropped by (11 - 1) // 2 = 5 pixels per side, population (co)variances, k1 0.01, k2 0.03.
+FINN_SIGMA = 1.5
+FINN_TRUNCATE = 4.0
+FINN_WIN_SIZE = 11
+
+
+def _gaussian_taps(sigma: float, truncate: float) -> np.ndarray:
+    radius = int(truncate * sigma + 0.5)
+    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
+    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
+    return taps / taps.sum()
+
+
+def ssim_finn(a, b, data_range=1.0):
+    """SSIM per frame as SAVP's paper plots it (``ssim_finn``; see the module docstring). Frames >= 11x11."""
+    name = "ssim_finn"
+    data_range = _check_data_range(data_range, name)
+    a, b, return_tensor = _prepare(a, b, name)
+    _check_frame_size(a, FINN_WIN_SIZE, name, "win_size")
+    dtype = a.dtype
+    taps = _gaussian_taps(FINN_SIGMA, FINN_TRUNCATE)
+    radius = (len(taps) - 1) // 2
+    crop = (FINN_WIN_SIZE - 1) // 2
+    extra = radius - crop
+    kernel = tf.constant(np.tile(np.outer(taps, taps)[:, :, None, None], (1, 1, 5, 1)), dtype=dtype)
+
+    flat_a, leading_shape = _flatten_frames(a)
+    flat_b, _ = _flatten_frames(b)
+    num_channels = tf.shape(flat_a)[-1]
+
+    def channels_to_batch(images):
+        # Each channel filtered on its own, as scikit-image does with multichannel=True.
+        images = tf.transpose(images, [0, 3, 1, 2])
+        return tf.reshape(images, tf.concat([[-1], tf.shape(images)[2:], [1]], axis=0))
+
+    x = channels_to_batch(flat_a)
+    y = channels_to_batch(flat_b)
+    stats = tf.concat([x, y, x * x, y * y, x * y], axis=-1)
+    # Mirroring by `extra` pixels and filtering "valid" gives the filtered statistics exactly on the kept rows and
+    # columns crop .. size - 1 - crop: the window there reaches at most `extra` pixels past the border.
+    stats = tf.pad(stats, [[0, 0], [extra, extra], [extra, extra], [0, 0]], mode="SYMMETRIC")
+    filtered = tf.nn.depthwise_conv2d(stats, kernel, strides=[1, 1, 1, 1], padding="VALID")
+    mean_x, mean_y, mean_xx, mean_yy, mean_xy = tf.unstack(filtered, axis=-1)
+    var_x = mean_xx - mean_x * mean_x
+    var_y = mean_yy - mean_y * mean_y
+    cov_xy = mean_xy - mean_x * mean_y
+    c1 = tf.constant((0.01 * data_range) ** 2, dtype=dtype)
+    c2 = tf.constant((0.03 * data_range) ** 2, dtype=dtype)
+    ssim_map = ((2.0 * mean_x * mean_y + c1) * (2.0 * cov_xy + c2)) / (
+        (mean_x * mean_x + mean_y * mean_y + c1) * (var_x + var_y + c2))
+    per_channel = tf.reduce_mean(ssim_map, axis=[1, 2])
+    per_frame = tf.reduce_mean(tf.reshape(per_channel, [-1, num_channels]), axis=-1)
+    return _finish(tf.reshape(per_frame, leading_shape), return_tensor)
+
+
+def _ssim_skimage_defaults(a, b, data_range=1.0):
+    return ssim_skimage(a, b, data_range=data_range)
+
+
+def _squared_error_frame_sum(a, b):
+    a, b, return_tensor = _prepare(a, b, "mse[openstl_frame_sum]")
+    return _finish(tf.reduce_sum(tf.math.squared_difference(a, b), axis=[-3, -2, -1]), return_tensor)
+
+
+def _absolute_error_frame_sum(a, b):
+    a, b, return_tensor = _prepare(a, b, "mae[openstl_frame_sum]")
+    return _finish(tf.reduce_sum(tf.abs(a - b), axis=[-3, -2, -1]), return_tensor)
+
+
+SSIM_CONVENTIONS: Dict[str, Callable] = {
+    "tf_image": ssim_tf,
+    "skimage": _ssim_skimage_defaults,
+    "finn": ssim_finn,
+}
+
+MSE_CONVENTIONS: Dict[str, Callable] = {
+    "per_pixel_mean": _mse_per_pixel_mean,
+    "openstl_frame_sum": _squared_error_frame_sum,
+}
+
+MAE_CONVENTIONS: Dict[str, Callable] = {
+    "per_pixel_mean": _mae_per_pixel_mean,
+    "openstl_frame_sum": _absolute_error_frame_sum,
+}
+
+
+def _lookup(table: Dict[str, Callable], convention: str, kind: str) -> Callable:
+    if convention not in table:
+        raise ValueError(f"unknown {kind} convention {convention!r}; known {kind} conventions: {sorted(table)}")
+    return table[convention]
+
+
+def ssim(a, b, convention: str, data_range=1.0):
+    """SSIM per frame in the named convention (``tf_image``, ``skimage`` or ``finn``)."""
+    return _lookup(SSIM_CONVENTIONS, convention, "ssim")(a, b, data_range=data_range)
+
+
+def mse(a, b, convention: str):
+    """Squared error per frame in the named convention (``per_pixel_mean`` or ``openstl_frame_sum``)."""
+    return _lookup(MSE_CONVENTIONS, convention, "mse")(a, b)
+
+
+def mae(a, b, convention: str):
+    """Absolute error per frame in the named convention (``per_pixel_mean`` or ``openstl_frame_sum``)."""
+    return _lookup(MAE_CONVENTIONS, convention, "mae")(a, b)
+
+
+def metric_name(kind: str, convention: str) -> str:
+    """The column name a result table uses for a metric in a convention: ``ssim_finn``, ``mse_openstl_frame_sum``.
+
+    ``ssim``/``tf_image`` and ``ssim``/``skimage`` give ``ssim_tf`` and ``ssim_skimage``, the names in
+    :data:`vidpred_tf.metrics.frame.METRICS`.
+    """
+    tables = {"ssim": SSIM_CONVENTIONS, "mse": MSE_CONVENTIONS, "mae": MAE_CONVENTIONS}
+    if kind not in tables:
+        raise ValueError(f"unknown metric kind {kind!r}; known kinds: {sorted(tables)}")
+    _lookup(tables[kind], convention, kind)
+    if kind == "ssim" and convention == "tf_image":
+        return "ssim_tf"
+    return f"{kind}_{convention}"
+
+
+def higher_is_better(name: str) -> bool:
+    """Ranking direction of any metric name a table may hold: the frame metrics, their named conventions
+    (:func:`metric_name`) and LPIPS (``lpips`` or ``LPIPS.name``; lower is better). Usable as the
+    ``higher_is_better`` argument of :func:`vidpred_tf.metrics.aggregate.summarize`."""
+    if name == "lpips" or name.startswith("lpips_"):
+        return False
+    tables = {"ssim": SSIM_CONVENTIONS, "mse": MSE_CONVENTIONS, "mae": MAE_CONVENTIONS}
+    for kind, larger_is_better in (("ssim", True), ("mse", False), ("mae", False)):
+        if name.startswith(kind + "_") and name[len(kind) + 1:] in tables[kind]:
+            return larger_is_better
+    return _frame_higher_is_better(name)
