@@ -1,2 +1,6 @@
-"""Original checkpoints into the port: ``tf1`` (generic TF1 name-based checkpoints) and one module per paper
-(``e3d``: ``python -m vidpred_tf.convert.e3d --help``)."""
+"""Original weights into the port, one module per source, each mapping every original name 1:1.
+
+* ``tf1``: generic reading/writing of TF1 name-based checkpoints (used by the paper modules);
+* ``e3d``: the E3D-LSTM study (``python -m vidpred_tf.convert.e3d --help``);
+* ``lpips``: the LPIPS linear layers and torchvision backbones (``python -m vidpred_tf.convert.lpips --help``).
+"""
