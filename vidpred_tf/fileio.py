@@ -5,20 +5,24 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from typing import Callable
+from typing import Callable, Optional
 
 
-def write_atomically(path, write: Callable[[str], None]) -> None:
-    """Call ``write(temp_path)`` for a temporary file beside ``path`` (same extension), then move it into place.
+def write_atomically(path, write: Callable[[str], None], suffix: Optional[str] = None) -> None:
+    """Call ``write(temp_path)`` for a temporary file beside ``path``, then move it into place.
 
-    The temporary file is removed if ``write`` fails, so an interrupted write leaves the old file (or none).
+    The temporary name ends like ``path`` (its extension, or ``suffix`` for writers that insist on a longer
+    one, such as Keras' ``.weights.h5``). The temporary file is removed if ``write`` fails, so an interrupted
+    write leaves the old file (or none).
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
     base, extension = os.path.splitext(os.path.basename(path))
-    handle, temp_path = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{extension}", dir=directory)
+    if suffix is None:
+        suffix = extension
+    handle, temp_path = tempfile.mkstemp(prefix=f".{base}.", suffix=f".tmp{suffix}", dir=directory)
     os.close(handle)
     try:
         write(temp_path)
@@ -27,6 +31,16 @@ def write_atomically(path, write: Callable[[str], None]) -> None:
         if os.path.exists(temp_path):
             os.remove(temp_path)
         raise
+
+
+def save_keras_weights(model, path) -> str:
+    """``model.save_weights`` to a ``.weights.h5`` file, atomically (creating its directory)."""
+    path = os.fspath(path)
+    if not path.endswith(".weights.h5"):
+        raise ValueError(f"Keras weights must be written to a .weights.h5 file; got {path}")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    write_atomically(path, lambda temp_path: model.save_weights(temp_path, overwrite=True), suffix=".weights.h5")
+    return path
 
 
 def write_json(path, payload, indent: int = 2) -> None:

@@ -28,6 +28,7 @@ import tensorflow as tf
 
 from vidpred_tf.convert.tf1 import (CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
                                     write_tf1_checkpoint)
+from vidpred_tf.fileio import save_keras_weights
 from vidpred_tf.models.e3d.config import L2_FORMS, MODEL_NAMES, RESIDUAL_MODES, E3DConfig
 from vidpred_tf.models.e3d.model import E3DLSTM, build_model
 from vidpred_tf.training.checkpoint import model_checkpoint, restore_model_weights
@@ -75,15 +76,7 @@ def save_port_weights(model: E3DLSTM, output: str) -> str:
     directory = os.path.dirname(os.path.abspath(output))
     os.makedirs(directory, exist_ok=True)
     if output.endswith(".weights.h5"):
-        handle, staging = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
-        os.close(handle)
-        try:
-            model.save_weights(staging, overwrite=True)
-            os.replace(staging, output)
-        finally:
-            if os.path.exists(staging):
-                os.remove(staging)
-        return output
+        return save_keras_weights(model, output)
     with tempfile.TemporaryDirectory(dir=directory, prefix=".tf2ckpt-") as staging_dir:
         staging_prefix = os.path.join(staging_dir, "ckpt")
         model_checkpoint(model).write(staging_prefix)

@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from vidpred_tf.convert.tf1 import (DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
                                     tf1_names)
+from vidpred_tf.fileio import save_keras_weights
 from vidpred_tf.models.i3d.model import InceptionI3d, build_i3d
 
 HUB_MODULE_URL = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
@@ -114,17 +115,7 @@ def save_port_weights(model: InceptionI3d, output: str) -> str:
     output = os.fspath(output)
     if not output.endswith(".weights.h5"):
         raise ValueError(f"--output {output}: the port's weights are saved as a Keras '.weights.h5' file")
-    directory = os.path.dirname(os.path.abspath(output))
-    os.makedirs(directory, exist_ok=True)
-    handle, staging = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
-    os.close(handle)
-    try:
-        model.save_weights(staging, overwrite=True)
-        os.replace(staging, output)
-    finally:
-        if os.path.exists(staging):
-            os.remove(staging)
-    return output
+    return save_keras_weights(model, output)
 
 
 def load_i3d(path: str, num_classes: int = 400, scope: Optional[str] = None) -> InceptionI3d:

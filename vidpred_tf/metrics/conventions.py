@@ -32,14 +32,10 @@ from __future__ import annotations
 
 from typing import Callable, Dict
 
-import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.metrics.frame import (
-    _check_data_range,
-    _check_frame_size,
     _finish,
-    _flatten_frames,
     _prepare,
     higher_is_better as _frame_higher_is_better,
     mae as _mae_per_pixel_mean,
@@ -55,53 +51,15 @@ FINN_TRUNCATE = 4.0
 FINN_WIN_SIZE = 11
 
 
-def _gaussian_taps(sigma: float, truncate: float) -> np.ndarray:
-    radius = int(truncate * sigma + 0.5)
-    offsets = np.arange(-radius, radius + 1, dtype=np.float64)
-    taps = np.exp(-0.5 * (offsets / sigma) ** 2)
-    return taps / taps.sum()
-
-
 def ssim_finn(a, b, data_range=1.0):
-    """SSIM per frame as SAVP's paper plots it (``ssim_finn``; see the module docstring). Frames >= 11x11."""
-    name = "ssim_finn"
-    data_range = _check_data_range(data_range, name)
-    a, b, return_tensor = _prepare(a, b, name)
-    _check_frame_size(a, FINN_WIN_SIZE, name, "win_size")
-    dtype = a.dtype
-    taps = _gaussian_taps(FINN_SIGMA, FINN_TRUNCATE)
-    radius = (len(taps) - 1) // 2
-    crop = (FINN_WIN_SIZE - 1) // 2
-    extra = radius - crop
-    kernel = tf.constant(np.tile(np.outer(taps, taps)[:, :, None, None], (1, 1, 5, 1)), dtype=dtype)
+    """SSIM per frame as SAVP's paper plots it (``ssim_finn``; see the module docstring). Frames >= 11x11.
 
-    flat_a, leading_shape = _flatten_frames(a)
-    flat_b, _ = _flatten_frames(b)
-    num_channels = tf.shape(flat_a)[-1]
-
-    def channels_to_batch(images):
-        # Each channel filtered on its own, as scikit-image does with multichannel=True.
-        images = tf.transpose(images, [0, 3, 1, 2])
-        return tf.reshape(images, tf.concat([[-1], tf.shape(images)[2:], [1]], axis=0))
-
-    x = channels_to_batch(flat_a)
-    y = channels_to_batch(flat_b)
-    stats = tf.concat([x, y, x * x, y * y, x * y], axis=-1)
-    # Mirroring by `extra` pixels and filtering "valid" gives the filtered statistics exactly on the kept rows and
-    # columns crop .. size - 1 - crop: the window there reaches at most `extra` pixels past the border.
-    stats = tf.pad(stats, [[0, 0], [extra, extra], [extra, extra], [0, 0]], mode="SYMMETRIC")
-    filtered = tf.nn.depthwise_conv2d(stats, kernel, strides=[1, 1, 1, 1], padding="VALID")
-    mean_x, mean_y, mean_xx, mean_yy, mean_xy = tf.unstack(filtered, axis=-1)
-    var_x = mean_xx - mean_x * mean_x
-    var_y = mean_yy - mean_y * mean_y
-    cov_xy = mean_xy - mean_x * mean_y
-    c1 = tf.constant((0.01 * data_range) ** 2, dtype=dtype)
-    c2 = tf.constant((0.03 * data_range) ** 2, dtype=dtype)
-    ssim_map = ((2.0 * mean_x * mean_y + c1) * (2.0 * cov_xy + c2)) / (
-        (mean_x * mean_x + mean_y * mean_y + c1) * (var_x + var_y + c2))
-    per_channel = tf.reduce_mean(ssim_map, axis=[1, 2])
-    per_frame = tf.reduce_mean(tf.reshape(per_channel, [-1, num_channels]), axis=-1)
-    return _finish(tf.reshape(per_frame, leading_shape), return_tensor)
+    scikit-image's SSIM with Gaussian weights and population (co)variances, as scikit-image computed it before
+    0.16: the Gaussian truncated at scipy's default 4 sigma (13 taps) while the map is cropped for an 11-pixel
+    window.
+    """
+    return ssim_skimage(a, b, data_range=data_range, win_size=FINN_WIN_SIZE, gaussian_weights=True,
+                        use_sample_covariance=False, sigma=FINN_SIGMA, truncate=FINN_TRUNCATE)
 
 
 def _ssim_skimage_defaults(a, b, data_range=1.0):

@@ -134,12 +134,13 @@ def _gaussian_taps(sigma: float, truncate: float) -> np.ndarray:
 
 
 def ssim_skimage(a, b, data_range, win_size: Optional[int] = None, gaussian_weights: bool = False,
-                 use_sample_covariance: bool = True, sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03):
+                 use_sample_covariance: bool = True, sigma: float = 1.5, k1: float = 0.01, k2: float = 0.03,
+                 truncate: float = 3.5):
     """SSIM per frame in the convention of ``skimage.metrics.structural_similarity(..., channel_axis=-1)`` (e3d).
 
     Local means and (co)variances come from a ``win_size`` x ``win_size`` uniform window (default 7), or from a
-    Gaussian of ``sigma`` truncated at 3.5 sigma when ``gaussian_weights`` (then ``win_size`` defaults to 11, the
-    filter's width). With ``use_sample_covariance`` the (co)variances are scaled by ``NP / (NP - 1)``,
+    Gaussian of ``sigma`` truncated at ``truncate`` sigma when ``gaussian_weights`` (then ``win_size`` defaults
+    to the filter's width, 11 with scikit-image's 3.5; scikit-image before 0.16 let scipy truncate at 4). With ``use_sample_covariance`` the (co)variances are scaled by ``NP / (NP - 1)``,
     ``NP = win_size**2``. The SSIM map is cropped by ``(win_size - 1) // 2`` on every side before its mean, and
     channels are averaged. Borders that the crop keeps but the filter overreaches are filled by mirror reflection,
     as scipy.ndimage does.
@@ -151,7 +152,7 @@ def ssim_skimage(a, b, data_range, win_size: Optional[int] = None, gaussian_weig
     name = "ssim_skimage"
     data_range = _check_data_range(data_range, name)
     if win_size is None:
-        win_size = 2 * int(3.5 * sigma + 0.5) + 1 if gaussian_weights else 7
+        win_size = 2 * int(truncate * sigma + 0.5) + 1 if gaussian_weights else 7
     if win_size < 1 or win_size % 2 != 1:
         raise ValueError(f"{name}: win_size must be a positive odd number; got {win_size}")
     if gaussian_weights and not sigma > 0:
@@ -160,7 +161,7 @@ def ssim_skimage(a, b, data_range, win_size: Optional[int] = None, gaussian_weig
     _check_frame_size(a, win_size, name, "win_size")
     dtype = a.dtype
 
-    taps = _gaussian_taps(sigma, 3.5) if gaussian_weights else np.full(win_size, 1.0 / win_size)
+    taps = _gaussian_taps(sigma, truncate) if gaussian_weights else np.full(win_size, 1.0 / win_size)
     radius = (len(taps) - 1) // 2
     crop = (win_size - 1) // 2
     kernel_2d = np.outer(taps, taps)

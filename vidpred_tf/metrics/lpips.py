@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 import warnings
 from typing import List, Optional, Tuple
 
 import keras
 import tensorflow as tf
+
+from vidpred_tf.fileio import save_keras_weights
 
 NETS = ("alex", "vgg", "squeeze")
 INPUT_RANGES = ("[0,1]", "[-1,1]")
@@ -324,21 +325,7 @@ class LPIPS:
 
     def save_weights(self, path) -> str:
         """Write the network's weights to ``path`` (ending in ``.weights.h5``) atomically."""
-        path = os.fspath(path)
-        if not path.endswith(".weights.h5"):
-            raise ValueError(f"LPIPS weights must be written to a .weights.h5 file; got {path}")
-        directory = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(directory):
-            raise FileNotFoundError(f"cannot write {path}: directory {directory} does not exist")
-        handle, staging = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".weights.h5")
-        os.close(handle)
-        try:
-            self.network.save_weights(staging, overwrite=True)
-            os.replace(staging, path)
-        finally:
-            if os.path.exists(staging):
-                os.remove(staging)
-        return path
+        return save_keras_weights(self.network, path)
 
     def _prepare(self, images, input_range: str, which: str) -> tf.Tensor:
         images = tf.convert_to_tensor(images)
