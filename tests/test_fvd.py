@@ -319,8 +319,8 @@ def test_converter_refuses_misfits_by_name(i3d, tmp_path):
         load_original_checkpoint(i3d, str(tmp_path / "wrong" / "model.ckpt.index"))
     np.testing.assert_array_equal(i3d.tf1_variables()[f"{SCOPE}/Conv3d_1a_7x7/conv_3d/w"].numpy(), before)
 
-    two = {f"RGB/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32),
-           f"Flow/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32)}
+    two = {"RGB/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32),
+           "Flow/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32)}
     write_tf1_checkpoint(str(tmp_path / "joint" / "model.ckpt"), two)
     with pytest.raises(CheckpointMismatchError, match="Flow/inception_i3d, RGB/inception_i3d"):
         find_scope(str(tmp_path / "joint" / "model.ckpt"))

@@ -87,7 +87,6 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
              jit_compile: bool = False) -> dict:
     """Run the demo and return what it writes to ``metrics.json``."""
     import numpy as np
-    import tensorflow as tf
 
     from vidpred_tf import metrics, viz
     from vidpred_tf.data.moving_mnist import MovingMNISTConfig

@@ -11,9 +11,9 @@ Command line::
         --preset mnist --cell_kernel 2,5,5 --output mm_e3d.weights.h5
     python -m vidpred_tf.convert.e3d --to_tf1 --checkpoint mm_e3d.weights.h5 --model_name ... --output model.ckpt
 
-``--output`` ending in ``.weights.h5`` writes Keras weights, anything else a TF2 checkpoint prefix
-(``tf.train.Checkpoint(model=...)``). Google's pretrained E3D-LSTM checkpoints have the upstream architecture:
-``original_e3d_lstm`` with ``--cell_kernel 2,5,5`` (or ``original_e3d_lstm_residuals``, same variables).
+``--output`` ending in ``.weights.h5`` writes Keras weights, anything else a TF2 checkpoint prefix in the
+trainer's layout (``vidpred_tf.training.checkpoint.model_checkpoint``, which ``--pretrained_model`` reads).
+Google's pretrained E3D-LSTM checkpoints have the upstream architecture: ``original_e3d_lstm`` with ``--cell_kernel 2,5,5`` (or ``original_e3d_lstm_residuals``, same variables).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import sys
 import tempfile
 from typing import Optional, Sequence
 
-import tensorflow as tf
 
 from vidpred_tf.convert.tf1 import (CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
                                     write_tf1_checkpoint)

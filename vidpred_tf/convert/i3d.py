@@ -30,7 +30,6 @@ import tempfile
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
-import tensorflow as tf
 
 from vidpred_tf.convert.tf1 import (DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
                                     tf1_names)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Union
 
+import keras
 import numpy as np
 import tensorflow as tf
 
