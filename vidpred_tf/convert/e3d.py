@@ -13,7 +13,8 @@ Command line::
 
 ``--output`` ending in ``.weights.h5`` writes Keras weights, anything else a TF2 checkpoint prefix in the
 trainer's layout (``vidpred_tf.training.checkpoint.model_checkpoint``, which ``--pretrained_model`` reads).
-Google's pretrained E3D-LSTM checkpoints have the upstream architecture: ``original_e3d_lstm`` with ``--cell_kernel 2,5,5`` (or ``original_e3d_lstm_residuals``, same variables).
+Google's pretrained E3D-LSTM checkpoints have the upstream architecture: ``original_e3d_lstm`` with
+``--cell_kernel 2,5,5`` (or ``original_e3d_lstm_residuals``, same variables).
 """
 
 from __future__ import annotations

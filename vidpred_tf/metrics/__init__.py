@@ -2,7 +2,8 @@
 
 MSE, MAE, PSNR and SSIM (``frame``), named conventions so that a table says which one it used
 (``conventions``: SSIM tf.image / scikit-image / Finn et al.; MSE per-pixel mean / OpenSTL per-frame sum),
-LPIPS v0.1 (``lpips``), FVD with I3D Kinetics-400 embeddings (``fvd``), and per-time-step and best/avg/worst-of-N aggregation (``aggregate``).
+LPIPS v0.1 (``lpips``), FVD with I3D Kinetics-400 embeddings (``fvd``), and per-time-step and
+best/avg/worst-of-N aggregation (``aggregate``).
 """
 
 from vidpred_tf.metrics.aggregate import best_avg_worst, best_worst_indices, per_timestep_mean, summarize
