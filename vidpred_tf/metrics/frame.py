@@ -142,8 +142,8 @@ def ssim_skimage(a, b, data_range, win_size: Optional[int] = None, gaussian_weig
     Gaussian of ``sigma`` truncated at ``truncate`` sigma when ``gaussian_weights`` (then ``win_size`` defaults
     to the filter's width, 11 with scikit-image's 3.5; scikit-image before 0.16 let scipy truncate at 4).
     With ``use_sample_covariance`` the (co)variances are scaled by ``NP / (NP - 1)``, ``NP = win_size**2``.
-    The SSIM map is cropped by ``(win_size - 1) // 2`` on every side before its mean, and channels are averaged. Borders that the crop keeps but the filter overreaches are filled by mirror reflection,
-    as scipy.ndimage does.
+    The SSIM map is cropped by ``(win_size - 1) // 2`` on every side before its mean, and channels are averaged.
+    Borders that the crop keeps but the filter overreaches are filled by mirror reflection, as scipy.ndimage does.
 
     ``data_range`` is required. scikit-image used to default it to 2.0 for float images (the whole float range
     [-1, 1]); e3d's evaluation called ``compare_ssim`` without it, so ``data_range=2.0`` reproduces e3d's numbers
