@@ -30,5 +30,10 @@ setup(
         "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel"],
         "torch": ["torch"],
     },
-    entry_points={"console_scripts": ["vidpred-demo=vidpred_tf.demo:run"]},
+    package_data={"vidpred_tf.models.mspred": ["configs/*.json"]},
+    include_package_data=True,
+    entry_points={"console_scripts": [
+        "vidpred=vidpred_tf.commands.main:run",
+        "vidpred-demo=vidpred_tf.demo:run",
+    ]},
 )
