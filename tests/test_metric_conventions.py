@@ -163,7 +163,7 @@ def test_mse_and_mae_conventions():
 def test_unknown_conventions_are_named_with_the_known_ones():
     gt, pred = _pair((1, 16, 16, 1), seed=8)
     with pytest.raises(ValueError, match=r"unknown ssim convention 'matlab'; known ssim conventions: "
-                                         r"\['finn', 'skimage', 'tf_image'\]"):
+                                         r"\['finn', 'piqa', 'skimage', 'tf_image'\]"):
         ssim(gt, pred, "matlab")
     with pytest.raises(ValueError, match=r"unknown mse convention 'sum'; known mse conventions: "
                                          r"\['openstl_frame_sum', 'per_pixel_mean'\]"):

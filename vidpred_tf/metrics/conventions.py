@@ -17,6 +17,14 @@ SSIM (``ssim(a, b, convention, data_range)``):
   default truncation 4.0, i.e. a 13-tap Gaussian over mirror-reflected borders, then cropped the SSIM map by 5
   pixels per side (``win_size`` 11). Today's scikit-image truncates at 3.5 (11 taps), so calling it with the same
   arguments no longer reproduces the paper's numbers; this convention does.
+* ``piqa``: ``piqa.ssim.SSIM(window_size=11, sigma=1.5)`` (MSPred's metric): the ``tf_image`` maths, with piqa's
+  check that the frames lie in [0, data_range]. See :func:`vidpred_tf.metrics.frame.ssim_piqa`.
+
+PSNR (``psnr(a, b, convention, data_range)``):
+
+* ``no_epsilon``: ``10 * log10(range**2 / mse)`` (``tf.image.psnr``, scikit-image; +inf for identical frames), i.e.
+  :func:`vidpred_tf.metrics.frame.psnr`.
+* ``piqa``: ``piqa.psnr.psnr`` (MSPred): ``10 * log10(range**2 / (mse + 1e-8))``, 80 dB for identical frames.
 
 MSE / MAE (``mse(a, b, convention)``, ``mae(a, b, convention)``):
 
@@ -40,6 +48,9 @@ from vidpred_tf.metrics.frame import (
     higher_is_better as _frame_higher_is_better,
     mae as _mae_per_pixel_mean,
     mse as _mse_per_pixel_mean,
+    psnr as _psnr_no_epsilon,
+    psnr_piqa,
+    ssim_piqa,
     ssim_skimage,
     ssim_tf,
 )
@@ -80,6 +91,12 @@ SSIM_CONVENTIONS: Dict[str, Callable] = {
     "tf_image": ssim_tf,
     "skimage": _ssim_skimage_defaults,
     "finn": ssim_finn,
+    "piqa": ssim_piqa,
+}
+
+PSNR_CONVENTIONS: Dict[str, Callable] = {
+    "no_epsilon": _psnr_no_epsilon,
+    "piqa": psnr_piqa,
 }
 
 MSE_CONVENTIONS: Dict[str, Callable] = {
@@ -100,8 +117,13 @@ def _lookup(table: Dict[str, Callable], convention: str, kind: str) -> Callable:
 
 
 def ssim(a, b, convention: str, data_range=1.0):
-    """SSIM per frame in the named convention (``tf_image``, ``skimage`` or ``finn``)."""
+    """SSIM per frame in the named convention (``tf_image``, ``skimage``, ``finn`` or ``piqa``)."""
     return _lookup(SSIM_CONVENTIONS, convention, "ssim")(a, b, data_range=data_range)
+
+
+def psnr(a, b, convention: str, data_range=1.0):
+    """PSNR per frame in the named convention (``no_epsilon`` or ``piqa``)."""
+    return _lookup(PSNR_CONVENTIONS, convention, "psnr")(a, b, data_range=data_range)
 
 
 def mse(a, b, convention: str):

@@ -14,6 +14,9 @@ where they come from:
   sigma 1.5, k1 0.01, k2 0.03, population covariance, "valid" filtering, mean over pixels then channels.
 * ``ssim_skimage``: ``skimage.metrics.structural_similarity`` (e3d): by default a 7x7 uniform window with sample
   covariance, the borders cropped by ``(win_size - 1) // 2`` before the mean, channels averaged.
+
+MSPred's piqa metrics are named too: ``psnr_piqa`` (PSNR with 1e-8 added to the mse, so identical frames give
+80 dB) and ``ssim_piqa`` (the ``ssim_tf`` maths, inputs checked to lie in [0, data_range] as piqa asserts).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ import numpy as np
 import tensorflow as tf
 
 # Names of the metrics for which a larger value means a better prediction.
-_HIGHER_IS_BETTER = {"mse": False, "mae": False, "psnr": True, "ssim_tf": True, "ssim_skimage": True}
+_HIGHER_IS_BETTER = {"mse": False, "mae": False, "psnr": True, "ssim_tf": True, "ssim_skimage": True,
+                     "psnr_piqa": True, "ssim_piqa": True}
 
 
 def _prepare(a, b, name: str):
@@ -206,15 +210,56 @@ def ssim_skimage(a, b, data_range, win_size: Optional[int] = None, gaussian_weig
     return _finish(tf.reshape(per_frame, leading_shape), return_tensor)
 
 
+# piqa 1.2.2's PSNR adds this to the mse, so identical frames give 10 * log10(1 / 1e-8) = 80 dB.
+PIQA_PSNR_EPSILON = 1e-8
+
+
+def _check_unit_range(images: tf.Tensor, data_range: float, name: str) -> None:
+    """piqa asserts its inputs lie in [0, value_range]; do the same where values can be read (eager mode)."""
+    if tf.executing_eagerly() and tf.size(images) > 0:
+        smallest, largest = float(tf.reduce_min(images)), float(tf.reduce_max(images))
+        if smallest < 0.0 or largest > data_range:
+            raise ValueError(f"{name}: frames must lie in [0, {data_range:g}] (as piqa asserts); got values in "
+                             f"[{smallest:g}, {largest:g}]")
+
+
+def psnr_piqa(a, b, data_range=1.0, epsilon=PIQA_PSNR_EPSILON):
+    """PSNR per frame as ``piqa.psnr.psnr`` (MSPred's metric): ``10 * log10(data_range**2 / (mse + epsilon))``.
+
+    The epsilon (1e-8) caps identical frames at 80 dB instead of ``+inf`` (compare :func:`psnr`).
+    """
+    data_range = _check_data_range(data_range, "psnr_piqa")
+    a, b, return_tensor = _prepare(a, b, "psnr_piqa")
+    ratio = tf.constant(data_range * data_range, dtype=a.dtype) / (_mse_tensor(a, b) + epsilon)
+    values = tf.constant(10.0 / math.log(10.0), dtype=a.dtype) * tf.math.log(ratio)
+    return _finish(values, return_tensor)
+
+
+def ssim_piqa(a, b, data_range=1.0):
+    """SSIM per frame as ``piqa.ssim.SSIM(window_size=11, sigma=1.5, reduction=None)`` (MSPred's metric).
+
+    piqa's maths is the :func:`ssim_tf` convention (separable 11-tap Gaussian of sigma 1.5 normalised to sum 1,
+    per channel, 'valid' filtering, c1 = (0.01 * range)**2, c2 = (0.03 * range)**2, mean over pixels then
+    channels); like piqa it refuses frames outside [0, data_range]. Frames must be at least 11x11.
+    """
+    data_range = _check_data_range(data_range, "ssim_piqa")
+    a_checked, b_checked, _ = _prepare(a, b, "ssim_piqa")
+    _check_unit_range(a_checked, data_range, "ssim_piqa")
+    _check_unit_range(b_checked, data_range, "ssim_piqa")
+    return ssim_tf(a, b, data_range=data_range)
+
+
 METRICS: Dict[str, Callable] = {
     "mse": mse,
     "mae": mae,
     "psnr": psnr,
     "ssim_tf": ssim_tf,
     "ssim_skimage": ssim_skimage,
+    "psnr_piqa": psnr_piqa,
+    "ssim_piqa": ssim_piqa,
 }
 
-_TAKES_DATA_RANGE = ("psnr", "ssim_tf", "ssim_skimage")
+_TAKES_DATA_RANGE = ("psnr", "ssim_tf", "ssim_skimage", "psnr_piqa", "ssim_piqa")
 
 
 def _check_metric_name(name: str) -> None:
