@@ -81,6 +81,17 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
     raise ValueError(f"--model={model!r}: choose convlstm or e3d_lstm")
 
 
+def write_model_manifest(train_dir: str, model: str, task, horizon: int) -> str:
+    """``vidpred_model.json`` beside the checkpoints, so that ``vidpred predict`` can rebuild the model."""
+    if model == "convlstm":
+        from vidpred_tf.models.baseline.inference import write_baseline_manifest
+
+        return write_baseline_manifest(train_dir, task.config, horizon)
+    from vidpred_tf.models.e3d.inference import write_e3d_manifest
+
+    return write_e3d_manifest(train_dir, task.config)
+
+
 def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: int = 100000, num_train: int = 1000,
              num_test: int = 128, batch_size: int = 16, context_frames: int = 10, seq_length: int = 20,
              num_digits: int = 2, learning_rate: float = 1e-3, seed: int = 0, strategy_name: str = "auto",
@@ -110,6 +121,7 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         checkpoint_every=500, log_every=25 if model == "convlstm" else 2,
         video_every=250 if model == "convlstm" else 10, time_budget_s=60.0 * minutes,
         jit_compile=jit_compile), strategy)
+    manifest = write_model_manifest(train_dir, model, task, seq_length - context_frames) if trainer.chief else None
 
     test_examples = read_tfrecords(files["test"], extra_keys=[])
     test_batches = list(make_dataset(test_examples, batch_size=32, seed=None, shuffle=False, repeat=False,
@@ -174,6 +186,7 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         "context_frames": context_frames,
         "seq_length": seq_length,
         "checkpoint": result.checkpoint,
+        "model_manifest": manifest,
         "tensorboard_dir": train_dir,
         "gifs": videos,
         "plots": plots,
@@ -188,7 +201,9 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
           f"(the model {better} the baseline)\n"
           f"PSNR {report['model_psnr']:.2f} vs {report['copy_last_psnr']:.2f} dB, "
           f"SSIM(tf) {report['model_ssim_tf']:.4f} vs {report['copy_last_ssim_tf']:.4f}\n"
-          f"Checkpoint: {result.checkpoint}\nVideos: {os.path.join(out, 'videos')}\n"
+          f"Checkpoint: {result.checkpoint}\n"
+          f"Predict any video with it: vidpred predict --checkpoint {train_dir} --input VIDEO\n"
+          f"Videos: {os.path.join(out, 'videos')}\n"
           f"Plots: {os.path.join(out, 'plots')}\nMetrics: {os.path.join(out, 'metrics.json')}\n"
           f"TensorBoard: tensorboard --logdir {train_dir}", flush=True)
     return report

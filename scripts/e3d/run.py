@@ -248,6 +248,11 @@ def main(argv):
         checkpoint_name="model.ckpt", log_every=FLAGS.display_interval, summary_every=FLAGS.log_interval,
         scalar_prefix="", summary_dir=FLAGS.log_dir or None, jit_compile=FLAGS.jit_compile), strategy)
     model = trainer.model
+    if trainer.chief:
+        from vidpred_tf.models.e3d.inference import write_e3d_manifest
+
+        # Beside the checkpoints, what `vidpred predict --checkpoint save_dir` needs to rebuild the model.
+        write_e3d_manifest(FLAGS.save_dir, config)
     print(f"Total number of model parameters: {model.parameter_count()}", flush=True)
     print(f"Trainable parameters: {model.parameter_count(trainable_only=True)}; decoder share: "
           f"{model.decoder_parameter_fraction():.2f}%", flush=True)

@@ -153,7 +153,7 @@ def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
     assert f"Total number of model parameters: {build_model(config).parameter_count()}" in out
     assert sorted(os.listdir(tmp_path / "ckpt")) == [
         "checkpoint", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
-        "model.ckpt-4.data-00000-of-00001", "model.ckpt-4.index"]
+        "model.ckpt-4.data-00000-of-00001", "model.ckpt-4.index", "vidpred_model.json"]
     scalars = _scalars(str(tmp_path / "logs"))
     for tag in ("loss_train", "l1_loss_train", "l2_loss_train"):
         assert sorted(scalars[tag]) == [1, 2, 3, 4], (tag, scalars.get(tag))

@@ -1,0 +1,145 @@
+"""The `vidpred` command: help, unknown commands, and the dispatch of demo, train, convert, golden and list."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from vidpred_tf.commands import main as main_module
+from vidpred_tf.commands import train as train_command
+from vidpred_tf.commands.main import COMMANDS, main as vidpred
+from vidpred_tf.models.e3d.config import MODEL_NAMES
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_module(*args, timeout=120):
+    """``python -m vidpred_tf.commands ARGS`` in a fresh process (what the console script runs)."""
+    return subprocess.run([sys.executable, "-m", "vidpred_tf.commands", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+
+
+def test_console_script_is_declared_and_resolves():
+    setup_text = open(os.path.join(REPO, "setup.py")).read()
+    match = re.search(r'"vidpred=([\w.]+):(\w+)"', setup_text)
+    assert match, "setup.py must declare the vidpred console script"
+    module, function = match.groups()
+    assert (module, function) == ("vidpred_tf.commands.main", "run")
+    assert callable(getattr(main_module, function))
+
+
+def test_help_lists_every_command(capsys):
+    assert vidpred(["--help"]) == 0
+    out = capsys.readouterr().out
+    for command in ("demo", "train", "predict", "evaluate", "convert", "golden", "list"):
+        assert re.search(rf"^  {command}\s+\S", out, re.MULTILINE), (command, out)
+    assert set(COMMANDS) == {"demo", "train", "predict", "evaluate", "convert", "golden", "list"}
+    assert vidpred([]) == 2  # no command is a usage error, with the same help
+    assert "commands:" in capsys.readouterr().out
+
+
+def test_unknown_command_is_a_one_line_usage_error(capsys):
+    assert vidpred(["fly"]) == 2
+    error = capsys.readouterr().err
+    assert error.strip() == ("vidpred: error: unknown command 'fly'; commands: demo, train, predict, evaluate, "
+                             "convert, golden, list")
+
+
+@pytest.mark.parametrize("command,words", [
+    ("predict", ["--checkpoint", "--input", "--context", "--horizon", "--samples", "--output_dir"]),
+    ("evaluate", ["--checkpoint", "--dataset", "--samples", "--metrics", "--copy_last", "--output_dir"]),
+    ("list", ["papers", "models", "datasets", "--json"]),
+    ("train", ["--paper NAME", "e3d, mspred"]),
+    ("convert", ["e3d", "lpips", "i3d", "mspred"]),
+])
+def test_subcommand_help(command, words, capsys):
+    assert vidpred([command, "--help"]) == 0
+    out = capsys.readouterr().out
+    assert f"vidpred {command}" in out
+    for word in words:
+        assert word in out, (command, word)
+
+
+def test_demo_dispatches_to_the_demo_flags():
+    process = run_module("demo", "--helpshort")
+    assert process.returncode == 0, process.stderr[-2000:]
+    assert process.stdout.startswith("usage: vidpred demo")
+    for flag in ("--out", "--minutes", "--model", "--max_steps"):
+        assert flag in process.stdout, flag
+    bad = run_module("demo", "--minutes", "soon")
+    assert bad.returncode == 2
+    assert "vidpred demo: error:" in bad.stderr and "soon" in bad.stderr
+
+
+def test_train_passes_every_other_argument_to_the_paper_script(tmp_path, monkeypatch, capsys):
+    script = tmp_path / "fake_train.py"
+    record = tmp_path / "argv.json"
+    script.write_text(f"import json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\nsys.exit(3)\n")
+    monkeypatch.setitem(train_command.PAPER_SCRIPTS, "fake", str(script))
+    code = vidpred(["train", "--flagfile=x.flags", "--paper", "fake", "--is_training", "True", "positional"])
+    assert code == 3  # the script's exit status
+    assert json.loads(record.read_text()) == ["--flagfile=x.flags", "--is_training", "True", "positional"]
+    assert vidpred(["train", "--paper=fake", "--help"]) == 3  # --help goes to the script too
+    assert json.loads(record.read_text()) == ["--help"]
+
+    assert vidpred(["train", "--paper", "savp"]) == 2
+    assert "--paper='savp' has no training script; papers: e3d, mspred" in capsys.readouterr().err
+    assert vidpred(["train", "--lr", "0.1"]) == 2
+    assert "--paper is required" in capsys.readouterr().err
+    monkeypatch.setitem(train_command.PAPER_SCRIPTS, "mspred", "scripts/mspred/not_there.py")
+    assert vidpred(["train", "--paper", "mspred"]) == 2
+    error = capsys.readouterr().err
+    assert "training script" in error and "scripts/mspred/not_there.py is missing" in error
+
+
+def test_train_runs_the_real_e3d_script():
+    process = run_module("train", "--paper", "e3d", "--helpshort")
+    assert process.returncode == 1, process.stderr[-2000:]  # absl's status after printing help
+    for flag in ("--train_data_paths", "--model_name", "--cell_kernel"):
+        assert flag in process.stdout, flag
+
+
+def test_convert_dispatches_to_the_converters(capsys):
+    assert vidpred(["convert"]) == 2
+    assert vidpred(["convert", "torch2tf"]) == 2
+    assert "unknown converter 'torch2tf'; converters: e3d, lpips, i3d, mspred" in capsys.readouterr().err
+    for name, flag in (("e3d", "--to_tf1"), ("lpips", "--backbone"), ("i3d", "--num_classes")):
+        assert vidpred(["convert", name, "--help"]) == 0
+        assert flag in capsys.readouterr().out, name
+    # The converter's own usage errors keep argparse's status 2.
+    assert vidpred(["convert", "e3d", "--output", "x.weights.h5"]) == 2
+    assert "--checkpoint" in capsys.readouterr().err
+
+
+def test_golden_dispatches_to_the_golden_runner(tmp_path, capsys):
+    assert vidpred(["golden", "not_a_paper", str(tmp_path)]) == 2
+    assert "unknown paper 'not_a_paper'" in capsys.readouterr().err
+    assert vidpred(["golden", "e3d", str(tmp_path / "missing")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert vidpred(["golden", "e3d", str(tmp_path)]) == 2  # an empty folder holds no case
+    assert "no e3d golden case" in capsys.readouterr().err
+
+
+def test_list_reads_the_registries(capsys):
+    from vidpred_tf.data.registry import list_readers
+
+    assert vidpred(["list", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert set(listing) == {"papers", "models", "datasets"}
+    assert set(listing["papers"]) == {"e3d", "savp", "epva", "hierchvid", "mspred"}
+    e3d = listing["papers"]["e3d"]
+    assert e3d["train_script"] == "scripts/e3d/run.py" and e3d["converter"] and e3d["golden"] and e3d["predict"]
+    assert listing["papers"]["savp"]["train_script"] is None
+    assert listing["models"]["baseline"] == ["convlstm"]
+    assert listing["models"]["e3d"] == list(MODEL_NAMES)
+    assert listing["datasets"] == list_readers()
+    assert {"tfrecord", "moving_mnist", "mnist_test_seq"} <= set(listing["datasets"])
+
+    assert vidpred(["list", "datasets"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("datasets") and "tfrecord" in out and "papers:" not in out
+    assert vidpred(["list", "everything"]) == 2
+    assert "invalid choice: 'everything'" in capsys.readouterr().err

@@ -1,0 +1,97 @@
+"""``vidpred predict`` adapter of the E3D-LSTM study's five models: checkpoints with a ``vidpred_model.json`` of
+paper "e3d" (written by ``scripts/e3d/run.py`` into ``--save_dir`` and by ``vidpred demo --model e3d_lstm``; put
+one beside a converted ``.weights.h5`` with :func:`write_e3d_manifest`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import pathlib
+from typing import Dict, Tuple
+
+import numpy as np
+
+from vidpred_tf.inference import (InputError, Predictor, manifest_paper, read_manifest, register_loader,
+                                  resolve_checkpoint, restore_weights, write_manifest)
+from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
+
+PAPER = "e3d"
+
+
+def write_e3d_manifest(directory, config: E3DConfig, checkpoint_format: str = "trainer") -> str:
+    """The manifest of a directory of checkpoints of ``config``'s model."""
+    fields = dataclasses.asdict(config)
+    fields["pretrained_model"] = ""  # where the weights first came from does not change the model
+    return write_manifest(directory, paper=PAPER, model_name=config.model_name, config=fields,
+                          image_size=(config.img_width, config.img_width), channels=config.img_channel,
+                          context_frames=config.input_length, horizon=config.output_length,
+                          checkpoint_format=checkpoint_format)
+
+
+def _config_from_manifest(manifest: dict, where) -> E3DConfig:
+    fields = {f.name for f in dataclasses.fields(E3DConfig)}
+    unknown = sorted(set(manifest["config"]) - fields)
+    if unknown:
+        raise InputError(f"{where}: unknown E3DConfig fields {unknown}")
+    try:
+        return E3DConfig(**manifest["config"])
+    except ValueError as err:
+        raise InputError(f"{where}: invalid e3d configuration in the manifest: {err}") from err
+
+
+class E3DPredictor(Predictor):
+    """Deterministic. The weights do not depend on the sequence length, so any context and horizon run on a
+    copy of the model built for that length (the original's test mode: predictions fed back after the context,
+    clipped to [0, 1] as its evaluation did)."""
+
+    paper = PAPER
+    stochastic = False
+
+    def __init__(self, config: E3DConfig, checkpoint: str):
+        from vidpred_tf.models.e3d.model import build_model
+
+        self.config = config
+        self.model_name = config.model_name
+        self.checkpoint = checkpoint
+        self.context_frames = config.input_length
+        self.default_horizon = config.output_length
+        self.image_size = (config.img_width, config.img_width)
+        self.channels = config.img_channel
+        self._model = build_model(config)
+        restore_weights(self._model, checkpoint)
+        self._by_length: Dict[Tuple[int, int], object] = {(config.input_length, config.total_length): self._model}
+
+    def _model_for(self, context: int, horizon: int):
+        from vidpred_tf.models.e3d.model import build_model
+
+        key = (context, context + horizon)
+        if key not in self._by_length:
+            model = build_model(self.config.replace(input_length=context, total_length=context + horizon))
+            model.set_weights(self._model.get_weights())
+            self._by_length[key] = model
+        return self._by_length[key]
+
+    def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
+        from vidpred_tf.models.e3d.model import output_frames
+        from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
+
+        del seed  # deterministic
+        batch, length = context.shape[:2]
+        model = self._model_for(length, horizon)
+        # The frames after the context are replaced by the model's own predictions in test mode.
+        images = np.concatenate([context, np.zeros((batch, horizon) + context.shape[2:], np.float32)], axis=1)
+        patched = reshape_patch_tensor(images, self.config.patch_size)
+        generated = model(patched, None, training=False)
+        frames = reshape_patch_back_tensor(output_frames(generated, model.e3d_config), self.config.patch_size)
+        return np.clip(np.asarray(frames), 0.0, 1.0)
+
+
+def detect(path: pathlib.Path) -> bool:
+    return manifest_paper(path) == PAPER
+
+
+def load(path: pathlib.Path) -> E3DPredictor:
+    manifest = read_manifest(path)
+    return E3DPredictor(_config_from_manifest(manifest, path), resolve_checkpoint(path))
+
+
+register_loader(PAPER, detect, load, models=MODEL_NAMES)
