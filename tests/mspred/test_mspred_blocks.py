@@ -1,0 +1,155 @@
+"""MSPred building blocks against independent NumPy definitions (PyTorch semantics)."""
+
+import numpy as np
+import pytest
+
+from vidpred_tf.models.mspred import blocks
+
+
+def _conv2d_reference(x, weight_oihw, bias, stride, padding):
+    """Cross-correlation as torch.nn.functional.conv2d, NHWC in and out, weight in PyTorch layout."""
+    x = np.pad(x, ((0, 0), (padding, padding), (padding, padding), (0, 0)))
+    out_c, _, kh, kw = weight_oihw.shape
+    height = (x.shape[1] - kh) // stride + 1
+    width = (x.shape[2] - kw) // stride + 1
+    out = np.zeros((x.shape[0], height, width, out_c))
+    for i in range(height):
+        for j in range(width):
+            patch = x[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :]
+            out[:, i, j, :] = np.einsum("bhwc,ochw->bo", patch, weight_oihw)
+    return out + bias
+
+
+def _conv_transpose_reference(x, weight_iohw, bias, stride, padding):
+    """torch conv_transpose2d by its definition: every input pixel scatters weight * value, then crop."""
+    in_c, out_c, kh, kw = weight_iohw.shape
+    batch, height, width, _ = x.shape
+    full = np.zeros((batch, (height - 1) * stride + kh, (width - 1) * stride + kw, out_c))
+    for i in range(height):
+        for j in range(width):
+            full[:, i * stride:i * stride + kh, j * stride:j * stride + kw, :] += np.einsum(
+                "bi,iohw->bhwo", x[:, i, j, :], weight_iohw)
+    if padding:
+        full = full[:, padding:-padding, padding:-padding, :]
+    return full + bias
+
+
+def _assign_torch(layer, state):
+    for key, param in layer.torch_parameters().items():
+        value = state[key]
+        if param.layout in ("conv2d", "conv2d_transpose"):
+            value = value.transpose(2, 3, 1, 0)
+        elif param.layout in ("linear", "lstm_weight"):
+            value = value.T
+        param.variable.assign(value.astype(np.float32))
+
+
+@pytest.mark.parametrize("kernel,stride,padding", [(4, 2, 1), (3, 1, 1), (1, 1, 0)])
+def test_conv2d_matches_torch_definition(kernel, stride, padding):
+    rng = np.random.default_rng(0)
+    layer = blocks.TorchConv2D(3, 5, kernel, stride=stride, padding=padding)
+    state = {"weight": rng.normal(size=(5, 3, kernel, kernel)), "bias": rng.normal(size=(5,))}
+    _assign_torch(layer, state)
+    x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    expected = _conv2d_reference(x, state["weight"], state["bias"], stride, padding)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, atol=1e-4)
+
+
+@pytest.mark.parametrize("kernel,stride,padding,expected_size", [(4, 2, 1, 10), (3, 1, 1, 5)])
+def test_conv_transpose_matches_torch_definition(kernel, stride, padding, expected_size):
+    rng = np.random.default_rng(1)
+    layer = blocks.TorchConv2DTranspose(4, 3, kernel, stride=stride, padding=padding)
+    state = {"weight": rng.normal(size=(4, 3, kernel, kernel)), "bias": rng.normal(size=(3,))}
+    _assign_torch(layer, state)
+    x = rng.normal(size=(2, 5, 5, 4)).astype(np.float32)
+    actual = np.asarray(layer(x))
+    assert actual.shape == (2, expected_size, expected_size, 3)
+    np.testing.assert_allclose(actual, _conv_transpose_reference(x, state["weight"], state["bias"], stride, padding),
+                               atol=1e-4)
+
+
+def test_batch_norm_always_uses_batch_statistics():
+    rng = np.random.default_rng(2)
+    layer = blocks.BatchNormBatchStats(3)
+    layer.gamma.assign([1.0, 2.0, 0.5])
+    layer.beta.assign([0.0, 1.0, -1.0])
+    x = rng.normal(3.0, 2.0, size=(4, 5, 5, 3)).astype(np.float32)
+    mean, var = x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2))  # biased variance, as PyTorch normalises
+    expected = (x - mean) / np.sqrt(var + 1e-5) * [1.0, 2.0, 0.5] + [0.0, 1.0, -1.0]
+    for training in (True, False):
+        np.testing.assert_allclose(np.asarray(layer(x, training=training)), expected, atol=1e-5)
+    assert not layer.non_trainable_weights  # no moving statistics
+
+
+def test_lstm_cell_gate_order_i_f_g_o_and_summed_bias():
+    rng = np.random.default_rng(3)
+    cell = blocks.TorchLSTMCell(4, 3)
+    state = {"weight_ih": rng.normal(size=(12, 4)), "weight_hh": rng.normal(size=(12, 3)),
+             "bias_ih": rng.normal(size=(12,)), "bias_hh": rng.normal(size=(12,))}
+    for key, param in cell.torch_parameters().items():
+        if param.layout == "lstm_weight":
+            param.variable.assign(state[key].T.astype(np.float32))
+    cell.bias.assign((state["bias_ih"] + state["bias_hh"]).astype(np.float32))
+    x, h, c = rng.normal(size=(2, 4)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    gates = x @ state["weight_ih"].T + state["bias_ih"] + h @ state["weight_hh"].T + state["bias_hh"]
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    i, f, g, o = sig(gates[:, :3]), sig(gates[:, 3:6]), np.tanh(gates[:, 6:9]), sig(gates[:, 9:])
+    c_new = f * c + i * g
+    h_new = o * np.tanh(c_new)
+    h_port, c_port = cell(x.astype(np.float32), (h.astype(np.float32), c.astype(np.float32)))
+    np.testing.assert_allclose(np.asarray(h_port), h_new, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(c_port), c_new, atol=1e-5)
+    names = list(cell.torch_parameters())
+    assert names == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+
+
+def test_conv_lstm_cell_gate_order_i_f_o_g():
+    rng = np.random.default_rng(4)
+    cell = blocks.ConvLSTMCell(2, 2, kernel_size=1)
+    weight = rng.normal(size=(8, 4, 1, 1))
+    bias = rng.normal(size=(8,))
+    cell.conv.kernel.assign(weight.transpose(2, 3, 1, 0).astype(np.float32))
+    cell.conv.bias.assign(bias.astype(np.float32))
+    x, h, c = (rng.normal(size=(1, 3, 3, 2)).astype(np.float32) for _ in range(3))
+    gates = np.einsum("bhwc,oc->bhwo", np.concatenate([x, h], -1), weight[:, :, 0, 0]) + bias
+    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    i, f, o, g = sig(gates[..., 0:2]), sig(gates[..., 2:4]), sig(gates[..., 4:6]), np.tanh(gates[..., 6:8])
+    c_new = f * c + i * g
+    h_port, c_port = cell(x, (h, c))
+    np.testing.assert_allclose(np.asarray(c_port), c_new, atol=1e-5)
+    np.testing.assert_allclose(np.asarray(h_port), o * np.tanh(c_new), atol=1e-5)
+
+
+def test_period_counter_and_the_stale_prior_schedule():
+    counter = blocks.PeriodCounter(3)
+    assert [counter.tick() for _ in range(8)] == [True, False, False, True, False, False, True, False]
+    # A prior only ticks when its posterior fires (spec Q3): with period p it fires every p * p steps.
+    for period in (1, 2, 4):
+        posterior, prior = blocks.PeriodCounter(period), blocks.PeriodCounter(period)
+        prior_fires = [t for t in range(40) if posterior.tick() and prior.tick()]
+        assert prior_fires == list(range(0, 40, period * period))
+    with pytest.raises(ValueError, match="period"):
+        blocks.PeriodCounter(0)
+
+
+def test_upsample_and_chw_flattening():
+    x = np.arange(2 * 2 * 3 * 4, dtype=np.float32).reshape(2, 2, 3, 4)
+    np.testing.assert_array_equal(np.asarray(blocks.upsample_nearest(x, 2)), x.repeat(2, 1).repeat(2, 2))
+    flat = np.asarray(blocks.flatten_chw(x))
+    np.testing.assert_array_equal(flat, x.transpose(0, 3, 1, 2).reshape(2, -1))
+    np.testing.assert_array_equal(np.asarray(blocks.unflatten_chw(flat, 4, 2, 3)), x)
+
+
+def test_deconv_head_names_shapes_and_output_range():
+    head = blocks.DeconvHead(16, 2, num_filters=8, num_layers=2, period=4)
+    params = head.torch_parameters("decoder_heads.0")
+    assert {k: blocks.torch_shape(p) for k, p in params.items()} == {
+        "decoder_heads.0.upc_layers.0.weight": (16, 8, 4, 4), "decoder_heads.0.upc_layers.0.bias": (8,),
+        "decoder_heads.0.upc_layers.1.weight": (8,), "decoder_heads.0.upc_layers.1.bias": (8,),
+        "decoder_heads.0.upc_layers.3.weight": (8, 8, 4, 4), "decoder_heads.0.upc_layers.3.bias": (8,),
+        "decoder_heads.0.upc_layers.4.weight": (8,), "decoder_heads.0.upc_layers.4.bias": (8,),
+        "decoder_heads.0.upc_layers.6.weight": (2, 8, 1, 1), "decoder_heads.0.upc_layers.6.bias": (2,)}
+    out = np.asarray(head(np.random.default_rng(5).normal(size=(2, 4, 4, 16)).astype(np.float32)))
+    assert out.shape == (2, 16, 16, 2) and out.min() > 0 and out.max() < 1
+    with pytest.raises(ValueError, match="layout"):
+        blocks.TorchParam(head.final_conv.kernel, "conv3d")

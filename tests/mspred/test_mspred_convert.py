@@ -1,0 +1,161 @@
+"""The MSPred converter: torch-free .pth reading, strict loading with errors naming the key, round trips."""
+
+import collections
+import copy
+import io
+import json
+import pickle
+import sys
+import types
+import zipfile
+
+import numpy as np
+import pytest
+
+from vidpred_tf.convert import mspred as convert
+from vidpred_tf.models.mspred.build import setup_model
+
+
+@pytest.fixture(scope="module")
+def conv_small(golden_mspred_dir):
+    meta = json.loads((golden_mspred_dir / "conv_small_meta.json").read_text())
+    return setup_model(meta["exp_params"]), golden_mspred_dir
+
+
+def test_pth_reads_as_npz_and_round_trips(conv_small):
+    model, golden = conv_small
+    from_npz = convert.read_state_dict(golden / "conv_small_init_state_dict.npz")
+    from_pth = convert.read_state_dict(golden / "conv_small_init_state_dict.pth")
+    assert list(from_pth) == list(from_npz)
+    assert all(np.array_equal(from_pth[k], from_npz[k]) and from_pth[k].dtype == np.float32 for k in from_npz)
+    assert convert.load_state_dict_into_model(model, golden / "conv_small_init_state_dict.pth") == 114
+    exported = convert.state_dict_from_model(model)
+    assert list(exported) == list(from_npz)
+    assert all(np.array_equal(exported[k], from_npz[k]) for k in from_npz)
+
+
+def test_linear_lstm_biases_are_summed_and_exported_as_the_sum(golden_mspred_dir):
+    meta = json.loads((golden_mspred_dir / "linear_small_meta.json").read_text())
+    model = setup_model(meta["exp_params"])
+    state = convert.read_state_dict(golden_mspred_dir / "linear_small_init_state_dict.npz")
+    convert.load_state_dict_into_model(model, state)
+    key = "predictor.0.lstm.1"
+    summed = state[f"{key}.bias_ih"] + state[f"{key}.bias_hh"]
+    np.testing.assert_array_equal(model.predictor[0].lstm[1].bias.numpy(), summed)
+    exported = convert.state_dict_from_model(model)
+    np.testing.assert_array_equal(exported[f"{key}.bias_ih"] + exported[f"{key}.bias_hh"], summed)
+    np.testing.assert_array_equal(exported[f"{key}.weight_ih"], state[f"{key}.weight_ih"])
+
+
+def test_misfits_are_refused_naming_the_key_and_nothing_is_assigned(conv_small, tmp_path):
+    model, golden = conv_small
+    state = convert.read_state_dict(golden / "conv_small_init_state_dict.npz")
+    before = model.encoder.c1.conv.kernel.numpy().copy()
+    missing = {k: v for k, v in state.items() if k != "prior.1.mu_var_net.bias"}
+    with pytest.raises(convert.StateDictMismatchError, match="lacks 1 key.*prior.1.mu_var_net.bias"):
+        convert.load_state_dict_into_model(model, missing)
+    extra = dict(state, **{"predictor.3.input_conv.weight": np.zeros((1,), np.float32)})
+    with pytest.raises(convert.StateDictMismatchError, match="predictor.3.input_conv.weight"):
+        convert.load_state_dict_into_model(model, extra)
+    wrong = dict(state)
+    wrong["encoder.c1.main.0.weight"] = np.ones((8, 3, 3, 3), np.float32) * 7
+    path = tmp_path / "wrong.npz"
+    convert.save_state_dict_npz(wrong, path)
+    with pytest.raises(convert.StateDictMismatchError,
+                       match=r"wrong.npz: key encoder.c1.main.0.weight has shape \(8, 3, 3, 3\)"):
+        convert.load_state_dict_into_model(model, path)
+    np.testing.assert_array_equal(model.encoder.c1.conv.kernel.numpy(), before)
+    with pytest.raises(FileNotFoundError, match="nothing.pth"):
+        convert.read_state_dict(tmp_path / "nothing.pth")
+
+
+def _write_fake_torch_zip(path, obj, arrays):
+    """A torch.save-style zip written without torch: fake ``torch`` modules only while pickling."""
+    fake_torch, fake_utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
+
+    class FloatStorage:
+        pass
+
+    FloatStorage.__module__, FloatStorage.__qualname__ = "torch", "FloatStorage"
+    fake_torch.FloatStorage = FloatStorage
+
+    def _rebuild_tensor_v2(*args):
+        raise AssertionError("never called while writing")
+
+    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
+    fake_utils._rebuild_tensor_v2 = _rebuild_tensor_v2
+
+    class Tensor:
+        def __init__(self, key, shape):
+            self.key, self.shape = key, shape
+
+        def __reduce__(self):
+            stride = tuple(int(np.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
+            return _rebuild_tensor_v2, (("storage", self.key), 0, self.shape, stride, False,
+                                        collections.OrderedDict())
+
+    class Pickler(pickle.Pickler):
+        def persistent_id(self, value):
+            if isinstance(value, tuple) and len(value) == 2 and value[0] == "storage":
+                return ("storage", FloatStorage, value[1], "cpu", int(arrays[value[1]].size))
+            return None
+
+    def convert_tree(value):
+        if isinstance(value, np.ndarray):
+            key = next(k for k, a in arrays.items() if a is value)
+            return Tensor(key, tuple(value.shape))
+        if isinstance(value, dict):
+            return type(value)((k, convert_tree(v)) for k, v in value.items())
+        return value
+
+    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
+    sys.modules["torch"], sys.modules["torch._utils"] = fake_torch, fake_utils
+    try:
+        buffer = io.BytesIO()
+        Pickler(buffer, protocol=2).dump(convert_tree(obj))
+    finally:
+        for name, module in saved.items():
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ckpt/data.pkl", buffer.getvalue())
+        archive.writestr("ckpt/byteorder", "little")
+        for key, array in arrays.items():
+            archive.writestr(f"ckpt/data/{key}", np.ascontiguousarray(array, "<f4").tobytes())
+
+
+def test_checkpoint_dict_pth_and_refusal_of_foreign_globals(tmp_path):
+    weight = np.arange(6, dtype=np.float32).reshape(2, 3)
+    bias = np.array([0.5, -1.0], np.float32)
+    arrays = {"0": weight, "1": bias}
+    state = collections.OrderedDict([("embed.weight", weight), ("embed.bias", bias)])
+    checkpoint = {"epoch": 3, "model_state_dict": state, "optimizer_state_dict": {"lr": 1e-4}}
+    path = tmp_path / "checkpoint_epoch_3.pth"
+    _write_fake_torch_zip(path, checkpoint, arrays)
+    loaded = convert.read_state_dict(path)
+    assert list(loaded) == ["embed.weight", "embed.bias"]
+    np.testing.assert_array_equal(loaded["embed.weight"], weight)
+    np.testing.assert_array_equal(loaded["embed.bias"], bias)
+    assert convert.read_torch_file(path)["epoch"] == 3
+
+    evil = tmp_path / "evil.pth"
+    with zipfile.ZipFile(evil, "w") as archive:
+        archive.writestr("evil/data.pkl", pickle.dumps(copy.copy, protocol=2))
+    with pytest.raises(ValueError, match=r"evil.pth.*refusing to load the global copy.copy"):
+        convert.read_state_dict(evil)
+    not_zip = tmp_path / "legacy.pth"
+    not_zip.write_bytes(b"\x80\x02not a zip")
+    with pytest.raises(ValueError, match="legacy.pth is not a torch.save zip"):
+        convert.read_state_dict(not_zip)
+
+
+def test_command_line_exports_npz(golden_mspred_dir, tmp_path):
+    out = tmp_path / "weights.npz"
+    assert convert.main([str(golden_mspred_dir / "linear_small_init_state_dict.pth"), str(out)]) == 0
+    exported = convert.read_state_dict(out)
+    expected = convert.read_state_dict(golden_mspred_dir / "linear_small_init_state_dict.npz")
+    assert list(exported) == list(expected)
+    assert all(np.array_equal(exported[k], expected[k]) for k in expected)
+    assert convert.main([str(golden_mspred_dir / "linear_small_init_state_dict.pth"), str(tmp_path / "x.h5")]) == 2

