@@ -209,3 +209,25 @@ def test_convert_kth_script_writes_the_frame_layout(tmp_path):
     assert names == [f"image-{k:03d}_64x64.png" for k in range(1, 11)]
     assert np.asarray(Image.open(video_dir / names[0])).shape == (64, 64, 3)
     assert sorted(os.listdir(tmp_path / "processed" / "boxing")) == ["person01_boxing_d1"]  # no temp folder left
+
+
+def test_an_empty_keypoint_entry_gives_empty_heatmaps_and_a_wrong_length_is_named(tmp_path):
+    processed = write_fake_kth_keypoints(tmp_path, img_size=16, sequence_lengths=(3,), file_splits=("test",),
+                                         missing_fraction=0.0)
+    path = os.path.join(processed, "boxing", "test_keypoints16x16.json")
+    with open(path) as handle:
+        keypoints = json.load(handle)
+    # The original draws [] as "every keypoint missing" (HeatmapGenerator turns [] into (0, 0) points).
+    keypoints["person17_boxing_d1/image-002_16x16.png"] = []
+    with open(path, "w") as handle:
+        json.dump(keypoints, handle)
+    item = KTHActionsDataset(tmp_path, "test", 3, img_size=16)[0]
+    assert item["class_name"] == "boxing"
+    assert not item["heatmaps"][0][1].any() and not item["heatmaps"][1][1].any()
+    assert item["heatmaps"][0][0].max() == 1.0 and item["heatmaps"][1][2].max() == 1.0  # the other frames drawn
+    keypoints["person17_boxing_d1/image-003_16x16.png"] = [[0.5, 0.5]] * 3
+    with open(path, "w") as handle:
+        json.dump(keypoints, handle)
+    with pytest.raises(ValueError, match=r"boxing.test_keypoints16x16\.json: entry "
+                                         r"'person17_boxing_d1/image-003_16x16\.png' has 3 keypoints"):
+        KTHActionsDataset(tmp_path, "test", 3, img_size=16)[0]

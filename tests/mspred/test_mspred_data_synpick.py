@@ -1,6 +1,7 @@
 """SynpickVP reader (spec 3.4, checklist item 20) on fake splits written in the real layout."""
 
 import json
+import math
 import os
 
 import cv2
@@ -12,7 +13,9 @@ from vidpred_tf.data.heatmaps import HeatmapGenerator
 from vidpred_tf.data.synpick import (
     SynpickDataset,
     episode_of_frame_file,
+    find_valid_starts,
     frame_number_of_file,
+    gripper_move,
     resize_bilinear,
     resize_nearest,
     write_fake_synpick,
@@ -141,3 +144,27 @@ def test_errors_name_the_offending_file_or_value(tmp_path):
                        gripper_xy=still, num_objects=1)
     with pytest.raises(ValueError, match=r"SYNPICK.test has no valid 5-frame sequence"):
         SynpickDataset(tmp_path, "test", 5)
+
+
+def _one_episode_starts(sampled_positions):
+    """find_valid_starts on 81 in-memory frames of episode 0 whose gripper is at ``sampled_positions`` (x, y) on
+    the sampled frames 72, 74, ..., 80 (T = 5): the only candidate start is 72."""
+    poses = [{22: [[0.0, 0.0, 700.0]]} for _ in range(81)]
+    for step, (x, y) in enumerate(sampled_positions):
+        poses[72 + 2 * step] = {22: [[x, y, 700.0]]}
+    names = [f"000000_{frame:06d}.png" for frame in range(81)]
+    return find_valid_starts(names, {0: poses}, 5)
+
+
+def test_gripper_moves_use_the_originals_sqrt_rounding_at_the_thresholds():
+    # dx, dy with sqrt(dx*dx + dy*dy) == 1.0 exactly (math.hypot rounds the same pair to 1.0000000000000002):
+    # the move is not > 1.0, so only 2 of 4 moves count as moving (< 0.67 * 4) and start 72 is rejected.
+    dx, dy = 0.763774618976614, 0.6454830217806882
+    assert gripper_move((0.0, 0.0), (dx, dy)) == math.sqrt(dx * dx + dy * dy) == 1.0
+    assert _one_episode_starts([(-12.0, 0.0), (-6.0, 0.0), (0.0, 0.0), (dx, dy), (dx, dy)]) == []
+    assert _one_episode_starts([(-12.0, 0.0), (-6.0, 0.0), (0.0, 0.0), (dx, dy + 1e-6), (dx, dy + 1e-6)]) == [72]
+    # sqrt gives 29.999999999999996 (< 30.0, allowed) where math.hypot gives 30.0 (rejected).
+    dx, dy = 0.8504242956601893, 29.987943886124484
+    assert gripper_move((0.0, 0.0), (dx, dy)) < 30.0
+    assert _one_episode_starts([(-12.0, 0.0), (-6.0, 0.0), (0.0, 0.0), (dx, dy), (dx + 6.0, dy)]) == [72]
+    assert _one_episode_starts([(-12.0, 0.0), (-6.0, 0.0), (0.0, 0.0), (dx, dy + 1e-5), (dx + 6.0, dy)]) == []

@@ -119,6 +119,9 @@ def test_factory_errors(tmp_path):
         load_mspred_dataset(dict(params, dataset_name="custom_moving_mnist", img_size=[64, 112]), "test", 5)
     with pytest.raises(FileNotFoundError, match=str(tmp_path / "moving_mnist" / "test")):
         load_mspred_dataset(params, "test", 5, tmp_path)
+    # SynpickVP needs [H, W]: the original's Resize(64) would keep the frames' aspect ratio, not give 64 x 64.
+    with pytest.raises(ValueError, match=r"SynpickVP img_size must be a \[height, width\] pair .* got 64"):
+        load_mspred_dataset({"dataset_name": "synpick", "img_size": 64, "num_channels": 3}, "test", 5, tmp_path)
 
 
 def _collect(dataset):

@@ -5,7 +5,8 @@ On-disk layout, ``<datasets>/KTH_<img>/processed/<class>/``:
 * ``{train,test}_meta<img>x<img>.t7``: Denton's Torch7 list of videos, each a table with ``vid`` (the frame
   folder name) and ``files`` (a list of sequences, each a list of frame file names);
 * ``{train,test}_keypoints<img>x<img>.json``: ``{"<vid>/<frame file>": [[x, y] x 10]}``, normalised
-  coordinates of the OpenPose BODY keypoints ``KPOINTS`` in that order, (0, 0) meaning missing;
+  coordinates of the OpenPose BODY keypoints ``KPOINTS`` in that order, (0, 0) meaning missing (an empty list
+  means all missing);
 * ``<vid>/<frame file>``: the RGB frames (``image-001_64x64.png`` ...).
 
 Sequences are enumerated class by class (``KTH_CLASSES`` order), video by video, sequence by sequence, keeping
@@ -270,9 +271,10 @@ class KTHActionsDataset:
             path = self.keypoint_paths[class_name]
             if frame_keypoints is None:
                 raise KeyError(f"KTH keypoint file {path} has no entry {key!r}")
-            if len(frame_keypoints) != len(KPOINTS):
+            # An empty entry (no person detected) gives empty heat maps, as in the original; other lengths fail.
+            if len(frame_keypoints) not in (0, len(KPOINTS)):
                 raise ValueError(f"KTH keypoint file {path}: entry {key!r} has {len(frame_keypoints)} keypoints, "
-                                 f"expected {len(KPOINTS)}")
+                                 f"expected {len(KPOINTS)} (or none)")
             try:
                 level_1[step] = self.generators[0](frame_keypoints[:-1])
                 level_2[step] = self.generators[1](frame_keypoints[-1:])

@@ -84,7 +84,9 @@ def load_mspred_dataset(dataset_params: Mapping, split: str, num_frames: int, da
     if name == "synpick":
         from vidpred_tf.data.synpick import SynpickDataset  # imported late: only this dataset needs it
 
-        size = tuple(img_size) if isinstance(img_size, (list, tuple)) else (img_size, img_size)
+        # An int is passed on (and refused there): torchvision's Resize(int) keeps the aspect ratio, so the
+        # original's frames would not be int x int.
+        size = tuple(img_size) if isinstance(img_size, (list, tuple)) else img_size
         return SynpickDataset(root, split, num_frames, img_size=size)
     num_channels = _param(dataset_params, "num_channels")
     if num_channels not in (1, 3):

@@ -139,13 +139,20 @@ def find_valid_starts(frame_files: Sequence[str], object_poses: Dict[int, Object
             inside = inside and lower <= x <= upper and lower <= y <= upper
         if not inside:
             continue
-        moves = [math.hypot(new[0] - old[0], new[1] - old[1]) for old, new in zip(gripper, gripper[1:])]
+        moves = [gripper_move(old, new) for old, new in zip(gripper, gripper[1:])]
         moving = sum(move > MIN_GRIPPER_MOVE for move in moves) >= MOVING_FRACTION * len(moves)
         if not (moving and all(move < MAX_GRIPPER_MOVE for move in moves)):
             continue
         starts.append(start)
         last_start = start
     return starts
+
+
+def gripper_move(old, new) -> float:
+    """The xy distance between two gripper positions, computed as the original does (``sqrt(dx*dx + dy*dy)``,
+    not ``math.hypot``, which rounds differently in the last bit and can flip the 1.0 / 30.0 threshold tests)."""
+    x_diff, y_diff = new[0] - old[0], new[1] - old[1]
+    return math.sqrt(x_diff * x_diff + y_diff * y_diff)
 
 
 def _gripper_positions(object_poses, episode: int, frame_number: int, name: str, source: str):
