@@ -11,6 +11,7 @@ from typing import Callable, Dict, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
+from vidpred_tf.metrics import best_of_n
 from vidpred_tf.metrics.frame import higher_is_better as _metric_higher_is_better
 
 
@@ -31,29 +32,27 @@ def per_timestep_mean(values) -> np.ndarray:
 def best_worst_indices(values, higher_is_better: bool) -> Tuple[np.ndarray, np.ndarray]:
     """For ``[S, N, T]`` values, the index of the best and of the worst sample of each video, both ``[N]``.
 
-    Samples are ranked by their mean over time (SAVP's protocol); a tie goes to the lowest sample index.
+    The ranking is ``best_of_n``'s (the sum over time, which ranks as SAVP's mean over time does; a tie goes
+    to the lowest sample index); this is the SAVP-named view of it.
     """
     array = _as_array(values, 3, "[S, N, T]")
-    time_mean = array.mean(axis=2)  # [S, N]
-    if higher_is_better:
-        return time_mean.argmax(axis=0), time_mean.argmin(axis=0)
-    return time_mean.argmin(axis=0), time_mean.argmax(axis=0)
+    return (best_of_n.best_sample_indices(array, higher_is_better),
+            best_of_n.worst_sample_indices(array, higher_is_better))
 
 
 def best_avg_worst(values, higher_is_better: bool) -> Dict[str, np.ndarray]:
     """``[S, N, T]`` -> ``dict(best=[N, T], avg=[N, T], worst=[N, T])``.
 
-    For each video the best (worst) entry is the whole time curve of the sample whose mean over time is best
-    (worst); ``avg`` is the mean over the S samples at each time step. Note that SAVP stores these under the
-    names max/avg/min, where "max" is the largest value, i.e. the worst sample for mse.
+    For each video the best (worst) entry is the whole time curve of its best (worst) sample
+    (``best_worst_indices``); ``avg`` is the mean over the S samples at each time step. Note that SAVP stores
+    these under the names max/avg/min, where "max" is the largest value, i.e. the worst sample for mse.
     """
     array = _as_array(values, 3, "[S, N, T]")
     best_index, worst_index = best_worst_indices(array, higher_is_better)
-    videos = np.arange(array.shape[1])
     return {
-        "best": array[best_index, videos],
+        "best": best_of_n.take_samples(array, best_index),
         "avg": array.mean(axis=0),
-        "worst": array[worst_index, videos],
+        "worst": best_of_n.take_samples(array, worst_index),
     }
 
 
