@@ -81,26 +81,71 @@ def test_batch_norm_always_uses_batch_statistics():
     assert not layer.non_trainable_weights  # no moving statistics
 
 
-def test_lstm_cell_gate_order_i_f_g_o_and_summed_bias():
+def _sigmoid(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def test_lstm_cell_gate_order_i_f_g_o_and_two_biases():
     rng = np.random.default_rng(3)
     cell = blocks.TorchLSTMCell(4, 3)
     state = {"weight_ih": rng.normal(size=(12, 4)), "weight_hh": rng.normal(size=(12, 3)),
              "bias_ih": rng.normal(size=(12,)), "bias_hh": rng.normal(size=(12,))}
-    for key, param in cell.torch_parameters().items():
-        if param.layout == "lstm_weight":
-            param.variable.assign(state[key].T.astype(np.float32))
-    cell.bias.assign((state["bias_ih"] + state["bias_hh"]).astype(np.float32))
+    _assign_torch(cell, state)
     x, h, c = rng.normal(size=(2, 4)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
     gates = x @ state["weight_ih"].T + state["bias_ih"] + h @ state["weight_hh"].T + state["bias_hh"]
-    sig = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
-    i, f, g, o = sig(gates[:, :3]), sig(gates[:, 3:6]), np.tanh(gates[:, 6:9]), sig(gates[:, 9:])
+    i, f, g, o = _sigmoid(gates[:, :3]), _sigmoid(gates[:, 3:6]), np.tanh(gates[:, 6:9]), _sigmoid(gates[:, 9:])
     c_new = f * c + i * g
     h_new = o * np.tanh(c_new)
     h_port, c_port = cell(x.astype(np.float32), (h.astype(np.float32), c.astype(np.float32)))
     np.testing.assert_allclose(np.asarray(h_port), h_new, atol=1e-5)
     np.testing.assert_allclose(np.asarray(c_port), c_new, atol=1e-5)
-    names = list(cell.torch_parameters())
-    assert names == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    params = cell.torch_parameters()
+    assert list(params) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
+    # One variable per PyTorch tensor: the trainable count is PyTorch's 4 * hidden * (in + hidden + 2).
+    assert {id(p.variable) for p in params.values()} == {id(v) for v in cell.trainable_variables}
+    assert sum(int(np.prod(v.shape)) for v in cell.trainable_variables) == 12 * (4 + 3 + 2)
+    assert blocks.count_torch_parameters(params) == 12 * (4 + 3 + 2)
+
+
+def test_sgd_step_moves_each_lstm_bias_as_torch_does():
+    """torch trains bias_ih and bias_hh as two parameters with the same gradient, so one SGD step moves each by
+    lr * g and their sum by 2 * lr * g; g comes from the analytic derivative of the cell, not from TF."""
+    import keras
+    import tensorflow as tf
+
+    rng = np.random.default_rng(7)
+    block = blocks.LinearLSTM(5, 0, hidden_size=3, num_layers=1, use_output=False)
+    state = {"embed.weight": rng.normal(size=(3, 5)), "embed.bias": rng.normal(size=(3,)),
+             "lstm.0.weight_ih": rng.normal(size=(12, 3)), "lstm.0.weight_hh": rng.normal(size=(12, 3)),
+             "lstm.0.bias_ih": rng.normal(size=(12,)), "lstm.0.bias_hh": rng.normal(size=(12,))}
+    _assign_torch(block, state)
+    x, h, c = rng.normal(size=(4, 5)), rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    readout = rng.normal(size=(4, 3))  # loss = sum(readout * h')
+
+    embedded = x @ state["embed.weight"].T + state["embed.bias"]
+    gates = (embedded @ state["lstm.0.weight_ih"].T + state["lstm.0.bias_ih"]
+             + h @ state["lstm.0.weight_hh"].T + state["lstm.0.bias_hh"])
+    i, f, g, o = _sigmoid(gates[:, :3]), _sigmoid(gates[:, 3:6]), np.tanh(gates[:, 6:9]), _sigmoid(gates[:, 9:])
+    c_new = f * c + i * g
+    d_c = readout * o * (1 - np.tanh(c_new) ** 2)
+    d_gates = np.concatenate([d_c * g * i * (1 - i), d_c * c * f * (1 - f), d_c * i * (1 - g ** 2),
+                              readout * np.tanh(c_new) * o * (1 - o)], axis=1)
+    bias_grad = d_gates.sum(axis=0)
+
+    cell = block.lstm[0]
+    lr = 1.0
+    optimizer = keras.optimizers.SGD(learning_rate=lr)
+    with tf.GradientTape() as tape:
+        hidden, _ = block.step(tf.constant(x, tf.float32), [(tf.constant(h, tf.float32), tf.constant(c, tf.float32))])
+        loss = tf.reduce_sum(hidden * readout)
+    variables = block.trainable_variables
+    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+    np.testing.assert_allclose(cell.bias_ih.numpy(), state["lstm.0.bias_ih"] - lr * bias_grad, atol=1e-5)
+    np.testing.assert_allclose(cell.bias_hh.numpy(), state["lstm.0.bias_hh"] - lr * bias_grad, atol=1e-5)
+    summed_before = state["lstm.0.bias_ih"] + state["lstm.0.bias_hh"]
+    np.testing.assert_allclose(cell.bias_ih.numpy() + cell.bias_hh.numpy(), summed_before - 2 * lr * bias_grad,
+                               atol=1e-5)
+    assert np.abs(lr * bias_grad).max() > 1e-2  # the step is large enough for a single summed bias to fail
 
 
 def test_conv_lstm_cell_gate_order_i_f_o_g():

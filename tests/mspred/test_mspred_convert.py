@@ -34,17 +34,42 @@ def test_pth_reads_as_npz_and_round_trips(conv_small):
     assert all(np.array_equal(exported[k], from_npz[k]) for k in from_npz)
 
 
-def test_linear_lstm_biases_are_summed_and_exported_as_the_sum(golden_mspred_dir):
+def test_linear_lstm_biases_load_and_export_one_to_one(golden_mspred_dir):
     meta = json.loads((golden_mspred_dir / "linear_small_meta.json").read_text())
     model = setup_model(meta["exp_params"])
     state = convert.read_state_dict(golden_mspred_dir / "linear_small_init_state_dict.npz")
     convert.load_state_dict_into_model(model, state)
     key = "predictor.0.lstm.1"
-    summed = state[f"{key}.bias_ih"] + state[f"{key}.bias_hh"]
-    np.testing.assert_array_equal(model.predictor[0].lstm[1].bias.numpy(), summed)
+    cell = model.predictor[0].lstm[1]
+    np.testing.assert_array_equal(cell.bias_ih.numpy(), state[f"{key}.bias_ih"])
+    np.testing.assert_array_equal(cell.bias_hh.numpy(), state[f"{key}.bias_hh"])
     exported = convert.state_dict_from_model(model)
-    np.testing.assert_array_equal(exported[f"{key}.bias_ih"] + exported[f"{key}.bias_hh"], summed)
-    np.testing.assert_array_equal(exported[f"{key}.weight_ih"], state[f"{key}.weight_ih"])
+    assert list(exported) == list(state)
+    assert all(np.array_equal(exported[k], state[k]) for k in state)
+    # Keras trains what torch trains: as many scalars as the original's recorded count, one variable per tensor.
+    assert sum(int(np.prod(v.shape)) for v in model.trainable_variables) == meta["n_params"] == 47925
+    assert len(model.trainable_variables) == len(state) - 1  # all but device_param
+
+
+def test_state_dict_with_summed_lstm_biases_gives_the_same_forward(golden_mspred_dir):
+    """An export of the earlier one-bias port (the sum in bias_ih, zeros in bias_hh) still loads; the forward
+    pass only sees the sum."""
+    meta = json.loads((golden_mspred_dir / "linear_small_meta.json").read_text())
+    model = setup_model(meta["exp_params"])
+    state = convert.read_state_dict(golden_mspred_dir / "linear_small_init_state_dict.npz")
+    summed = dict(state)
+    for key in state:
+        if key.endswith("bias_ih"):
+            summed[key] = state[key] + state[key[:-2] + "hh"]
+            summed[key[:-2] + "hh"] = np.zeros_like(state[key])
+    x = np.random.default_rng(0).uniform(size=(2, 7, 16, 16, 3)).astype(np.float32)
+    seed = np.array([3, 4], np.int32)
+    preds = []
+    for weights in (state, summed):
+        convert.load_state_dict_into_model(model, weights)
+        preds.append(model(x, context=3, num_preds=2, seed=seed)["preds"][0].numpy())
+    np.testing.assert_allclose(preds[0], preds[1], atol=1e-6)
+    assert not np.array_equal(model.predictor[0].lstm[1].bias_hh.numpy(), state["predictor.0.lstm.1.bias_hh"])
 
 
 def test_misfits_are_refused_naming_the_key_and_nothing_is_assigned(conv_small, tmp_path):

@@ -1,14 +1,14 @@
-"""The MSPred golden command: the conv_small case through ``python -m vidpred_tf.golden`` and the other cases
-in process."""
+"""The MSPred golden command: every case through one ``python -m vidpred_tf.golden mspred`` process."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 
 import pytest
 
 from vidpred_tf.golden import mspred as golden_mspred
-from vidpred_tf.golden.common import CaseReport
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -20,25 +20,28 @@ def test_find_cases(golden_mspred_dir, tmp_path):
     assert golden_mspred.find_cases(tmp_path) == []
 
 
-def test_command_passes_conv_small(golden_mspred_dir):
+def test_command_passes_every_case(golden_mspred_dir):
+    """One process for all four cases (TensorFlow starts once): conv_small, linear_small, the inventory and the
+    data goldens."""
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES="")
-    result = subprocess.run([sys.executable, "-m", "vidpred_tf.golden", "mspred",
-                             str(golden_mspred_dir / "conv_small_meta.json")],
+    result = subprocess.run([sys.executable, "-m", "vidpred_tf.golden", "mspred", str(golden_mspred_dir)],
                             cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    assert "case conv_small: PASS" in result.stdout
-    assert "ok   output    eval_preds_0" in result.stdout
-    assert "ok   exact     eval_fire_times" in result.stdout
-
-
-@pytest.mark.parametrize("name", ["linear_small", "data"])
-def test_cases_in_process(golden_mspred_dir, name):
-    lines = []
-    report = CaseReport(name, lines.append)
-    golden_mspred.check_case(golden_mspred.MSPredCase(name, golden_mspred_dir), report)
-    failed = [line for line in lines if "FAIL" in line]
-    assert report.passed and not failed, failed
-    assert len(report.checks) > (200 if name == "linear_small" else 10)
+    out = result.stdout
+    assert result.returncode == 0, out[-3000:] + result.stderr[-2000:]
+    assert "== mspred: 4/4 cases passed" in out
+    assert "FAIL" not in out
+    checks = {name: int(count) for name, count in re.findall(r"^case (\w+): PASS \((\d+) checks", out, re.M)}
+    assert set(checks) == {"conv_small", "linear_small", "inventory", "data"}
+    assert checks["conv_small"] > 150 and checks["linear_small"] > 200 and checks["data"] > 10
+    for line in ("ok   output    eval_preds_0", "ok   exact     eval_fire_times",
+                 "ok   condition one trainable variable per original tensor",
+                 "ok   gradient  grad/predictor.0.lstm.1.bias_hh"):
+        assert line in out
+    # The Keras trainable variables of every inventory model hold the original's trainable-parameter count.
+    inventory = json.loads((golden_mspred_dir / "inventory.json").read_text())
+    assert checks["inventory"] == 4 * len(inventory)
+    for entry_name in inventory:
+        assert f"ok   exact     {entry_name}: Keras trainable parameter count" in out
 
 
 def test_inventory_entry_parsing():

@@ -71,9 +71,10 @@ def test_torch_names_shapes_and_counts_match_inventory(golden_mspred_dir, model_
     assert list(params) == [k for k in entry["state_dict_keys"] if k != "device_param"]
     assert {name: torch_shape(p) for name, p in params.items()} == expected
     assert model.count_parameters() == entry["total_trainable_params"]
-    # Every trainable variable of the port stands for at least one original tensor, and nothing else is trained.
-    mapped = {id(p.variable) for p in params.values()}
-    assert mapped == {id(v) for v in model.trainable_variables}
+    # One trainable variable per original tensor (LSTM bias_ih and bias_hh included), nothing else trained.
+    mapped = [id(p.variable) for p in params.values()]
+    assert sorted(mapped) == sorted(id(v) for v in model.trainable_variables)
+    assert sum(int(np.prod(v.shape)) for v in model.trainable_variables) == entry["total_trainable_params"]
     assert isinstance(model, SVGLearnedPrior if "LP" in model_type else SVGDeterministic)
     assert model.linear == (model_type in ("deterministic", "LP"))
 
@@ -90,11 +91,7 @@ def test_original_state_dict_loads_and_exports(model_type):
     exported = state_dict_from_model(model)
     assert list(exported) == list(state)
     for key, value in state.items():
-        if key.endswith("bias_ih"):  # the port holds bias_ih + bias_hh in one variable
-            value = value + state[key[:-2] + "hh"]
-        elif key.endswith("bias_hh"):
-            value = np.zeros_like(value)
-        np.testing.assert_allclose(exported[key], value, rtol=1e-6, atol=1e-6)
+        np.testing.assert_array_equal(exported[key], value)
     # The layouts: (out, in, kh, kw) -> (kh, kw, in, out) for a conv, (out, in) -> (in, out) for a Linear.
     key = "predictor.input_conv.weight" if model_type == "ConvLP" else "predictor.embed.weight"
     port = model.torch_parameters()[key].variable.numpy()
@@ -136,7 +133,7 @@ def test_vgg_64_names_and_shapes_follow_the_original_layers():
 # NumPy re-computation (PyTorch NCHW semantics, weights read back in the original layout)
 # -------------------------------------------------------------------------------------------------------------
 def torch_arrays(module, prefix=""):
-    """name -> array in the original PyTorch layout (a summed LSTM bias appears once, under bias_ih)."""
+    """name -> array in the original PyTorch layout."""
     arrays = {}
     for name, param in module.torch_parameters(prefix).items():
         value = np.asarray(param.variable.numpy(), dtype=np.float64)
@@ -144,8 +141,6 @@ def torch_arrays(module, prefix=""):
             value = value.transpose(3, 2, 0, 1)
         elif param.layout in ("linear", "lstm_weight"):
             value = value.T
-        elif param.layout == "lstm_bias_hh":
-            continue
         arrays[name] = value
     return arrays
 
@@ -248,7 +243,9 @@ def test_deterministic_first_prediction_matches_numpy():
     vec, skips = np_dcgan64_encoder(w, x[:, 0].transpose(0, 3, 1, 2).astype(np.float64))
     h_in = vec @ w["predictor.embed.weight"].T + w["predictor.embed.bias"]
     for k in range(2):
-        gates = h_in @ w[f"predictor.lstm.{k}.weight_ih"].T + w[f"predictor.lstm.{k}.bias_ih"]  # h = c = 0
+        # h = c = 0: the recurrent weights drop out, both biases stay.
+        gates = h_in @ w[f"predictor.lstm.{k}.weight_ih"].T + w[f"predictor.lstm.{k}.bias_ih"] \
+            + w[f"predictor.lstm.{k}.bias_hh"]
         gate_i, _, gate_g, gate_o = np.split(gates, 4, axis=1)
         cell = sigmoid(gate_i) * np.tanh(gate_g)
         h_in = sigmoid(gate_o) * np.tanh(cell)

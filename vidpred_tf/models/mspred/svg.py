@@ -46,7 +46,7 @@ from vidpred_tf.models.mspred.blocks import (ConvLSTM, GaussianConvLSTM, Gaussia
                                              TorchParam, count_torch_parameters, join_name)
 from vidpred_tf.models.mspred.dcgan_64 import DCGAN64Decoder, DCGAN64Encoder
 from vidpred_tf.models.mspred.dcgan_conv import DCGANConvDecoder, DCGANConvEncoder
-from vidpred_tf.models.mspred.hierarch import _NoiseSource
+from vidpred_tf.models.mspred.hierarch import NoiseSource
 from vidpred_tf.models.mspred.vgg_64 import VGG64Decoder, VGG64Encoder
 from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
 
@@ -155,7 +155,7 @@ class SVGBase(keras.Model):
         return params
 
     def count_parameters(self) -> int:
-        """The trainable-parameter count of the original model (summed LSTM biases counted twice)."""
+        """The trainable-parameter count of the original model."""
         return count_torch_parameters(self.torch_parameters())
 
     # Forward --------------------------------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class SVGBase(keras.Model):
                              f"{'with teacher forcing' if teacher_force else 'in training mode'}")
         x = ops.cast(x, "float32")
         batch_size = ops.shape(x)[0]
-        noise = _NoiseSource(seed, eps)
+        noise = NoiseSource(seed, eps)
         target_mask = np.zeros((num_frames,), dtype=bool)
         out = {"preds": {}, "target_masks": {0: target_mask}, "mu_post": {0: []}, "logvar_post": {0: []},
                "mu_prior": {0: []}, "logvar_prior": {0: []}, "latents": {0: []},
