@@ -187,6 +187,12 @@ class Variant:
     images: object
     describe: Dict[str, object] = dataclasses.field(default_factory=dict)
     parameter_count: Optional[Callable[[object], int]] = None
+    # The whole synthetic batch by key when the task reads more than ``images`` (MSPred: frames, heat maps,
+    # class ids); every array has the global batch as its first axis. Default: ``{"images": images}``.
+    batch_arrays: Optional[Dict[str, object]] = None
+
+    def arrays(self) -> Dict[str, object]:
+        return self.batch_arrays if self.batch_arrays is not None else {"images": self.images}
 
 
 class _Runner:
@@ -205,12 +211,13 @@ class _Runner:
             jit_compile=variant.jit_compile, handle_sigterm=False), strategy)
         replicas = strategy.num_replicas_in_sync
         per_replica = variant.global_batch_size // replicas
-        images = variant.images
-        element = images[:per_replica]  # NumPy: the pipeline holds it on the host, as it would real data
+        arrays = variant.arrays()
+        # NumPy: the pipeline holds it on the host, as it would real data.
+        element = {key: value[:per_replica] for key, value in arrays.items()}
 
         def dataset_fn(context):
             # Every replica gets the same synthetic batch; only shapes matter for speed.
-            return tf.data.Dataset.from_tensors({"images": element}).repeat()
+            return tf.data.Dataset.from_tensors(element).repeat()
 
         self.dataset_fn = dataset_fn
         self.train_repeats: List[float] = []
@@ -226,7 +233,7 @@ class _Runner:
         self._predict = None
         self._infer_batch = None
         if inference:
-            self._build_inference(strategy, images, per_replica, seed)
+            self._build_inference(strategy, arrays, per_replica, seed)
 
     # ----------------------------------------------------------------------------------------- training
     def _fit(self, num_steps: int) -> List[float]:
@@ -253,7 +260,7 @@ class _Runner:
         self.train_steps = steps
 
     # ---------------------------------------------------------------------------------------- inference
-    def _build_inference(self, strategy, images, per_replica: int, seed: int) -> None:
+    def _build_inference(self, strategy, arrays, per_replica: int, seed: int) -> None:
         import tensorflow as tf
 
         task, model = self.trainer.task, self.trainer.model
@@ -267,7 +274,7 @@ class _Runner:
 
         def replica_batch(context):
             start = context.replica_id_in_sync_group * per_replica
-            return {"images": tf.constant(images[start:start + per_replica])}
+            return {key: tf.constant(value[start:start + per_replica]) for key, value in arrays.items()}
 
         self._infer_batch = strategy.experimental_distribute_values_from_function(replica_batch)
         self._predict = distributed_predict

@@ -1,4 +1,4 @@
-"""scripts/bench_e3d.py and scripts/bench_baseline.py at tiny settings: the JSON they print is complete and
+"""scripts/bench_e3d.py, scripts/bench_baseline.py and scripts/bench_mspred.py at tiny settings: the JSON they print is complete and
 self-consistent (rates against times and batch sizes, the XLA ratio against the two results). No timing is
 asserted: speed lives in the benchmarks themselves."""
 
@@ -17,12 +17,15 @@ import tensorflow as tf
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BENCH_E3D = str(REPO / "scripts" / "bench_e3d.py")
 BENCH_BASELINE = str(REPO / "scripts" / "bench_baseline.py")
+BENCH_MSPRED = str(REPO / "scripts" / "bench_mspred.py")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 TIMING = ["--steps", "2", "--warmup", "1", "--repeats", "2"]
 E3D_TINY = ["--num_hidden", "8", "--batch_size", "1", "--img_width", "8", "--patch_size", "2",
             "--total_length", "4", "--input_length", "2", "--jit_compile", "off"]
 BASELINE_TINY = ["--batch_size", "2", "--image_size", "16", "--seq_length", "4", "--context_frames", "2",
                  "--encoder_filters", "4,8", "--lstm_filters", "8"]
+MSPRED_TINY = ["--batch_size", "2", "--context", "3", "--num_preds", "2", "--num_filters", "4", "--hidden_dim", "8",
+               "--latent_hidden_dim", "4", "--jit_compile", "off"]
 
 
 def _run(script, args, timeout=300):
@@ -32,11 +35,12 @@ def _run(script, args, timeout=300):
 
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
-    """Both benchmarks at once: their tracing is mostly single-threaded, so together they take little longer
-    than the slower one alone."""
+    """The benchmarks at once: their tracing is mostly single-threaded, so together they take little longer
+    than the slowest one alone."""
     output = tmp_path_factory.mktemp("bench") / "e3d.json"
     commands = {"e3d": [BENCH_E3D, *TIMING, *E3D_TINY, "--output", str(output)],
-                "baseline": [BENCH_BASELINE, *TIMING, *BASELINE_TINY]}
+                "baseline": [BENCH_BASELINE, *TIMING, *BASELINE_TINY],
+                "mspred": [BENCH_MSPRED, *TIMING, *MSPRED_TINY]}
     processes = {name: subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env=ENV, cwd=str(REPO))
                  for name, command in commands.items()}
@@ -150,12 +154,39 @@ def test_baseline_bench_compares_xla_off_and_on(reports):
                                                       / off["inference"]["frames_per_s"])
 
 
+def test_mspred_bench_times_the_mmnist_geometry(reports):
+    report = reports["mspred"]
+    assert report["benchmark"] == "mspred"
+    assert report["defaults_from"].endswith("configs/mmnist.json")
+    _check_environment(report["environment"])
+    (entry,) = report["results"]
+    assert "error" not in entry
+    assert entry["model_type"] == "SpatioTempHierarchConvLSTM" and entry["periods"] == [1, 4, 8]
+    # context 3 + max(2 predictions x period 8) frames of mmnist's 64x64x3.
+    assert entry["sequence_length"] == 19 and entry["frame_shape"] == [64, 64, 3]
+    _check_timings(entry, batch=2, frames_per_sequence=2)  # inference returns the 2 level-0 frames
+
+    import copy
+
+    from vidpred_tf.models.mspred.build import setup_model
+    from vidpred_tf.models.mspred.experiment import load_config
+
+    params = copy.deepcopy(load_config("mmnist"))
+    params["model"]["enc_dec"].update(num_filters=4, dim=32)
+    params["model"]["HierarchLSTM"]["hidden_dim"] = 8
+    params["model"]["LSTM_Prior"]["hidden_dim"] = params["model"]["LSTM_Posterior"]["hidden_dim"] = 4
+    model = setup_model(params)
+    model(tf.zeros((2, 11, 64, 64, 3)), context=3, num_preds=1)  # 3 + 1 x period 8
+    assert entry["parameters"] == sum(math.prod(v.shape) for v in model.trainable_weights)
+
+
 @pytest.mark.parametrize("script, args, message", [
     (BENCH_BASELINE, ["--warmup", "0"], "--warmup=0"),
     (BENCH_BASELINE, ["--context_frames", "20"], "--context_frames=20 must be smaller than --seq_length=20"),
     (BENCH_BASELINE, ["--image_size", "20"], "--image_size=20 must be a multiple of 8"),
     (BENCH_E3D, ["--jit_compile", "maybe"], "--jit_compile=maybe"),
     (BENCH_E3D, ["--output", "/nonexistent_dir_for_bench/x.json"], "--output=/nonexistent_dir_for_bench/x.json"),
+    (BENCH_MSPRED, ["--context", "0"], "--context=0 must be positive"),
 ])
 def test_bad_flags_are_named(script, args, message):
     process = _run(script, args, timeout=60)
