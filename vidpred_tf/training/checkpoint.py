@@ -9,6 +9,7 @@ non-chief workers write to a private temporary directory that is deleted right a
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from typing import Optional
@@ -81,3 +82,54 @@ class CheckpointKeeper:
             os.makedirs(self._scratch, exist_ok=True)
             return None
         return path
+
+
+_NAMED_PREFIX = "ckpt"
+_NAMED_NUMBER = re.compile(rf"{_NAMED_PREFIX}-(\d+)")
+
+
+def named_checkpoint_prefix(folder: str) -> Optional[str]:
+    """The complete checkpoint of a named-checkpoint folder written by ``write_named_checkpoint`` (or None)."""
+    if not os.path.isdir(folder):
+        return None
+    return tf.train.latest_checkpoint(folder)
+
+
+def write_named_checkpoint(checkpoint: tf.train.Checkpoint, folder: str, *, chief: bool = True) -> Optional[str]:
+    """Write ``checkpoint`` as the one checkpoint of ``folder`` (e.g. ``models/checkpoint_last_saved``).
+
+    Scripts that name their checkpoints (``checkpoint_epoch_10``, ``checkpoint_epoch_final``) overwrite them;
+    TensorFlow writes a checkpoint's index and data files one after the other, so overwriting in place could
+    leave a torn pair. Instead each save gets a fresh number inside the folder, the folder's ``checkpoint``
+    state file is then switched to it atomically, and only then the previous files are removed: a reader
+    (or a run killed at any moment) always finds the previous or the new checkpoint complete. Returns the
+    prefix written (``None`` on non-chief workers, which write to a scratch folder deleted right after, because
+    every worker of a multi-worker strategy has to take part in a save).
+    """
+    if not chief:
+        scratch = tempfile.mkdtemp(prefix="vidpred_worker_named_ckpt_")
+        try:
+            checkpoint.write(os.path.join(scratch, _NAMED_PREFIX))
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return None
+    # TensorFlow rewrites a relative state-file entry against the working directory when the folder is
+    # relative too ("../../ckpt-1"), so work with the absolute folder.
+    folder = os.path.abspath(folder)
+    os.makedirs(folder, exist_ok=True)
+    # Numbers also count leftovers of a save that was killed half-way, so nothing is written over them.
+    numbers = [int(match.group(1)) for match in map(_NAMED_NUMBER.match, os.listdir(folder)) if match]
+    prefix = os.path.join(folder, f"{_NAMED_PREFIX}-{max(numbers, default=0) + 1}")
+    written = checkpoint.write(prefix)
+    # A relative path in the state file keeps the folder movable (experiment directories get copied around).
+    relative = os.path.basename(written)
+    tf.compat.v1.train.update_checkpoint_state(folder, relative, all_model_checkpoint_paths=[relative])
+    keep = os.path.basename(written) + "."
+    for name in os.listdir(folder):
+        if name.startswith(_NAMED_PREFIX + "-") and not name.startswith(keep):
+            path = os.path.join(folder, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                os.remove(path)
+    return written

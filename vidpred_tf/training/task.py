@@ -90,6 +90,23 @@ class Task(abc.ABC):
         """
         return {}
 
+    def eval_outputs(self, model: keras.Model, batch: Mapping[str, tf.Tensor],
+                     seed: tf.Tensor) -> Mapping[str, tf.Tensor]:
+        """Evaluation-mode tensors of one batch, computed without gradients by ``Trainer.evaluate``.
+
+        Tasks that validate with losses (an epoch-structured ``Trainer.fit_epochs``) return them here, with
+        whatever outputs the caller wants to draw. Default: the prediction only.
+        """
+        return {"prediction": self.predict(model, batch, seed)}
+
+    def checkpoint_objects(self) -> Mapping[str, "tf.Variable"]:
+        """Extra trackables (``tf.Variable`` s...) saved and restored with the trainer's checkpoints.
+
+        For host-side training state that is not part of the model or the optimisers, e.g. a scheduler's
+        state kept as a JSON string variable. Called once, after ``build_optimizers``. Default: none.
+        """
+        return {}
+
     def summary_videos(self, model: keras.Model, batch: Mapping[str, tf.Tensor],
                        seed: tf.Tensor) -> Mapping[str, tf.Tensor]:
         """Videos ``[B, T, H, W, C]`` in [0, 1] written as GIF summaries at the image interval."""

@@ -6,6 +6,11 @@ optional clipping by global norm (after the cross-replica sum, so the result doe
 replicas), and the updates in the order the task gives. Around it: checkpoints with automatic resume (model,
 optimiser slots, step, seed), a NaN guard, SIGTERM handling, TensorBoard summaries and a progress line.
 
+Epoch-structured training (``fit_epochs``): whole passes over a finite dataset, with hooks before each epoch
+(validation first, learning rate and loss weights for the epoch) and after it (schedulers, named checkpoints),
+an epoch counter in the checkpoint, and a callback for emergency checkpoints. Named checkpoints
+(``save_named``/``restore_from``) sit beside the numbered ones of ``fit``.
+
 Determinism: every random draw of a task comes from the stateless ``seed`` argument, derived from the run's
 seed, the step and the replica, and the input pipeline skips the batches already consumed on resume, so a run
 killed and resumed reproduces the uninterrupted run.
@@ -22,13 +27,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vidpred_tf.training.checkpoint import CheckpointKeeper, model_checkpoint
+from vidpred_tf.training.checkpoint import (CheckpointKeeper, model_checkpoint, restore_model_weights,
+                                            write_named_checkpoint)
 from vidpred_tf.training.progress import Progress
 from vidpred_tf.training.strategy import is_chief, make_strategy
 from vidpred_tf.training.summaries import SummaryWriter
 from vidpred_tf.training.task import OptimizerSpec, Task
 
 Hook = Callable[["Trainer", int, Mapping[str, float]], None]
+EpochHook = Callable[["Trainer", int], None]
+EpochEndHook = Callable[["Trainer", int, Mapping[str, float]], None]
+InterruptHook = Callable[["Trainer", int, Optional[BaseException]], None]
 
 
 class NonFiniteLossError(FloatingPointError):
@@ -43,7 +52,11 @@ class TrainerConfig:
     ``log_every`` (progress line), ``summary_every`` (TensorBoard scalars; 0: with the progress line) and
     ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a checkpoint) after that
     many seconds of training. ``summary_dir`` defaults to ``model_dir``. ``scalar_prefix`` is put before the
-    loss names in TensorBoard (the e3d port uses "" to keep the original tags ``loss_train``...).
+    loss names in TensorBoard (the e3d port uses "" to keep the original tags ``loss_train``...);
+    ``loss_summaries=False`` leaves the loss scalars to the task's hooks (scripts that keep an original's tags).
+    ``autograph=False`` traces the task's Python code as written instead of converting it with AutoGraph: tracing
+    is faster for models unrolled in Python over static structure (MSPred), but a Python ``if``/``while`` on a
+    tensor then fails at trace time instead of becoming ``tf.cond``/``tf.while_loop``.
     """
 
     model_dir: str
@@ -63,6 +76,8 @@ class TrainerConfig:
     nan_guard: bool = True
     handle_sigterm: bool = True
     summary_dir: Optional[str] = None
+    loss_summaries: bool = True
+    autograph: bool = True
 
     def __post_init__(self):
         if self.num_steps < 0:
@@ -132,17 +147,58 @@ class Trainer:
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
             self.base_seed = tf.Variable([config.seed, 0x5EED], dtype=tf.int64, trainable=False,
                                          name="base_seed")
+            # Completed epochs of ``fit_epochs`` (0 for step-based runs).
+            self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
 
         tracked = {f"optimizer_{spec.name}": spec.optimizer for spec in self.optimizer_specs}
-        self.checkpoint = model_checkpoint(self.model, step=self.step, base_seed=self.base_seed, **tracked)
+        tracked.update({f"task_{name}": value for name, value in task.checkpoint_objects().items()})
+        self.checkpoint = model_checkpoint(self.model, step=self.step, base_seed=self.base_seed, epoch=self.epoch,
+                                           **tracked)
         self.checkpoints = CheckpointKeeper(self.checkpoint, config.model_dir, chief=self.chief,
                                             max_to_keep=config.keep_checkpoints,
                                             checkpoint_name=config.checkpoint_name)
         self.summaries = SummaryWriter(config.summary_dir or config.model_dir, enabled=self.chief)
-        self._compute = tf.function(self._losses_and_gradients, jit_compile=config.jit_compile)
-        self._train_step = tf.function(self._distributed_step)
-        self._predict = tf.function(self._predict_fn)
         self._stop_signal: Optional[int] = None
+        self.current_epoch: Optional[int] = None
+        self.step_in_epoch = 0
+        self.retrace()
+
+    def retrace(self) -> None:
+        """Trace the step, prediction and evaluation functions afresh on their next call.
+
+        For tasks whose traced code reads a Python value that changes between epochs (e.g. a teacher-forcing
+        switch): ``tf.function`` would keep using the value seen when it first traced.
+        """
+        autograph = self.config.autograph
+        self._compute = tf.function(self._losses_and_gradients, jit_compile=self.config.jit_compile,
+                                    autograph=autograph)
+        self._train_step = tf.function(self._distributed_step, autograph=autograph)
+        self._predict = tf.function(self._predict_fn, autograph=autograph)
+        self._eval = tf.function(self._eval_fn, autograph=autograph)
+
+    def set_learning_rate(self, value: float, optimizer: Optional[str] = None) -> None:
+        """Set the learning rate of one optimiser (by ``OptimizerSpec.name``) or of all of them.
+
+        For per-epoch schedulers computed on the host. The optimiser must have been built with a constant
+        learning rate (a variable); a ``LearningRateSchedule`` is an error.
+        """
+        specs = [spec for spec in self.optimizer_specs if optimizer is None or spec.name == optimizer]
+        if not specs:
+            raise ValueError(f"no optimizer named {optimizer!r}; have {[s.name for s in self.optimizer_specs]}")
+        for spec in specs:
+            inner = getattr(spec.optimizer, "inner_optimizer", spec.optimizer)
+            if isinstance(inner._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+                raise ValueError(f"optimizer {spec.name!r} follows a LearningRateSchedule; its learning rate "
+                                 "cannot be set per epoch")
+            inner.learning_rate.assign(float(value))
+
+    def learning_rate(self, optimizer: Optional[str] = None) -> float:
+        """The current learning rate of the named (default: first) optimiser."""
+        spec = next((s for s in self.optimizer_specs if optimizer is None or s.name == optimizer), None)
+        if spec is None:
+            raise ValueError(f"no optimizer named {optimizer!r}")
+        inner = getattr(spec.optimizer, "inner_optimizer", spec.optimizer)
+        return float(keras.ops.convert_to_numpy(inner.learning_rate))
 
     # ------------------------------------------------------------------------------------------ step
     def _replica_seed(self, step) -> tf.Tensor:
@@ -221,6 +277,39 @@ class Trainer:
         """The task's prediction for a host batch (evaluation and summaries), as NumPy."""
         tensors = {key: tf.convert_to_tensor(value) for key, value in batch.items()}
         return self._predict(tensors, tf.constant([seed, 1], tf.int32)).numpy()
+
+    def _eval_fn(self, batch, seed):
+        return self.task.eval_outputs(self.model, batch, seed)
+
+    def evaluate(self, batches, seed: int = 0):
+        """``Task.eval_outputs`` of each host batch (dicts of arrays), as dicts of NumPy arrays, no gradients.
+
+        Runs on the default device with the model's current weights (one replica's view under a strategy).
+        Batch ``i`` gets the stateless seed ``(seed, i)``.
+        """
+        for index, batch in enumerate(batches):
+            tensors = {key: tf.convert_to_tensor(value) for key, value in batch.items()}
+            outputs = self._eval(tensors, tf.constant([seed, index], tf.int32))
+            yield tf.nest.map_structure(lambda value: value.numpy(), dict(outputs))
+
+    # ------------------------------------------------------------------------------- named checkpoints
+    def save_named(self, folder: str) -> Optional[str]:
+        """Write the full training state (model, optimisers, step, epoch, task objects) as the checkpoint of
+        ``folder``, replacing the previous one atomically (``checkpoint.write_named_checkpoint``)."""
+        return write_named_checkpoint(self.checkpoint, folder, chief=self.chief)
+
+    def restore_from(self, prefix: str, weights_only: bool = False) -> None:
+        """Restore a checkpoint prefix written by this trainer's layout: everything (resuming a run), or only the
+        model weights (fine-tuning; optimiser, step and epoch stay fresh). A mismatch raises ``ValueError``."""
+        if weights_only:
+            restore_model_weights(self.model, prefix)
+            return
+        try:
+            self.checkpoint.read(prefix).assert_existing_objects_matched()
+        except (AssertionError, ValueError, tf.errors.NotFoundError, tf.errors.InvalidArgumentError) as err:
+            raise ValueError(f"checkpoint {prefix} does not hold the training state of this run "
+                             f"(model {self.model.name!r}, optimizers "
+                             f"{[s.name for s in self.optimizer_specs]}): {err}") from err
 
     # ------------------------------------------------------------------------------------------- data
     def _distribute(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], start_step: int):
@@ -341,6 +430,103 @@ class Trainer:
             print(f"Stopped by signal {self._stop_signal} at step {step}; checkpoint {latest_path}", flush=True)
         return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
                            checkpoint=latest_path)
+
+    def fit_epochs(self, dataset_fn: Callable[[tf.distribute.InputContext, int], tf.data.Dataset],
+                   num_epochs: int, *, before_epoch: Optional[EpochHook] = None,
+                   after_epoch: Optional[EpochEndHook] = None, hooks: Sequence[Hook] = (),
+                   on_interrupt: Optional[InterruptHook] = None,
+                   steps_per_epoch: Optional[int] = None) -> TrainResult:
+        """Train in epochs, each a whole pass over ``dataset_fn(context, epoch)`` (finite, not repeated).
+
+        Starts at the trainer's ``epoch`` counter (restore a checkpoint first with ``restore_from`` to resume)
+        and runs until ``num_epochs``. Per epoch: ``before_epoch(trainer, epoch)`` (validation, the epoch's
+        learning rate...), the training steps with ``hooks(trainer, step, losses)`` after each (the trainer's
+        ``current_epoch`` and ``step_in_epoch`` say where it is), the epoch counter advanced to ``epoch + 1``,
+        then ``after_epoch(trainer, epoch, mean_losses)`` (schedulers, checkpoints). Nothing is saved here:
+        the hooks decide what to save and under which names.
+
+        ``on_interrupt(trainer, epoch, error)`` is called when an exception or Ctrl-C escapes (``error`` set; it
+        is re-raised afterwards) or on SIGTERM (``error`` None; the run then stops with status "preempted").
+        ``steps_per_epoch`` only feeds the progress line's ETA. Build ``dataset_fn``'s dataset so that its
+        order is a function of the epoch (e.g. shuffle seeded with (seed, epoch)): a resumed run then sees
+        the batches an uninterrupted one would.
+        """
+        config = self.config
+        self._stop_signal = None
+        start_epoch = int(self.epoch.numpy())
+        start_step = int(self.step.numpy())
+        total = num_epochs * steps_per_epoch if steps_per_epoch else config.num_steps
+        progress = Progress(total, config.global_batch_size, start_step, config.time_budget_s)
+        previous_handler = None
+        if config.handle_sigterm:
+            try:
+                previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
+            except ValueError:
+                previous_handler = None
+        step, losses, status = start_step, {}, "completed"
+        epoch = start_epoch
+        try:
+            for epoch in range(start_epoch, num_epochs):
+                self.current_epoch, self.step_in_epoch = epoch, 0
+                if before_epoch is not None:
+                    before_epoch(self, epoch)
+                sums: Dict[str, float] = {}
+                iterator = iter(self.strategy.distribute_datasets_from_function(
+                    lambda context, epoch=epoch: dataset_fn(context, epoch)))
+                while True:
+                    try:
+                        batch = next(iterator)
+                    except (StopIteration, tf.errors.OutOfRangeError):
+                        break
+                    batch = self._with_step_inputs(batch, step)
+                    loss_tensors = self._train_step(batch)
+                    step += 1
+                    self.step_in_epoch += 1
+                    losses = {name: float(value) for name, value in loss_tensors.items()}
+                    if config.nan_guard:
+                        bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
+                        if bad:
+                            raise NonFiniteLossError(
+                                f"loss {', '.join(bad)} became non-finite at step {step} (epoch {epoch}: "
+                                f"{', '.join(f'{n}={losses[n]}' for n in bad)})")
+                    for name, value in losses.items():
+                        sums[name] = sums.get(name, 0.0) + value
+                    if config.log_every and step % config.log_every == 0:
+                        rates = progress.report(step, losses) if self.chief else {}
+                        self.summaries.scalars(rates, step, prefix="perf/")
+                    summary_every = config.summary_every or config.log_every
+                    if config.loss_summaries and summary_every and step % summary_every == 0:
+                        self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
+                    for hook in hooks:
+                        hook(self, step, losses)
+                    if self._stop_signal is not None:
+                        break
+                if self._stop_signal is not None:
+                    status = "preempted"
+                    if on_interrupt is not None:
+                        on_interrupt(self, epoch, None)
+                    break
+                if self.step_in_epoch == 0:
+                    raise ValueError(f"epoch {epoch} has no training batch: the training data yields fewer "
+                                     f"examples than the global batch size {config.global_batch_size}")
+                self.epoch.assign(epoch + 1)
+                mean_losses = {name: total / self.step_in_epoch for name, total in sums.items()}
+                if after_epoch is not None:
+                    after_epoch(self, epoch, mean_losses)
+                if config.time_budget_s is not None and progress.elapsed() >= config.time_budget_s:
+                    status = "time_budget"
+                    break
+        except (Exception, KeyboardInterrupt) as error:
+            if on_interrupt is not None:
+                on_interrupt(self, epoch, error)
+            raise
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
+            self.summaries.flush()
+            self.current_epoch = None
+        return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
+                           checkpoint=None)
 
     def write_videos(self, batch: Mapping[str, np.ndarray], step: int, max_videos: int = 4) -> None:
         """Write ``Task.summary_videos`` of ``batch`` as animated GIFs (videos of a batch side by side)."""
