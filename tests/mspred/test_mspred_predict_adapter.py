@@ -81,3 +81,21 @@ def test_vidpred_predict_runs_the_original_checkpoint_on_an_mp4(golden_experimen
                               "--input", str(video)], capture_output=True, text=True, timeout=300, env=ENV)
     assert process.returncode == 2
     assert "has no checkpoint_epoch_final or checkpoint_last_saved" in process.stderr
+
+
+def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
+    """03_evaluate's compiled forward (one trace for every batch and sample) equals the eager model call."""
+    from vidpred_tf.models.mspred.evaluation import make_model_fn
+
+    exp, meta = golden_experiment
+    model = inference.load_predictor(exp).model
+    frames = np.random.default_rng(2).random((2, 17, 32, 32, 3), np.float32)
+    model_fn = make_model_fn(model, context=5, num_preds=[3, 3, 3], training=False, seed=11)
+    for sample, batch in ((0, 0), (1, 4)):
+        got = model_fn(frames, sample_index=sample, batch_index=batch)
+        eager = model(tf.constant(frames), context=5, num_preds=[3, 3, 3], training=False,
+                      seed=tf.constant([11, batch * 1000003 + sample], tf.int32))
+        assert sorted(got["preds"]) == [0, 1, 2]
+        for level in range(3):
+            np.testing.assert_allclose(got["preds"][level], np.asarray(eager["preds"][level]), atol=1e-5)
+            np.testing.assert_array_equal(got["target_masks"][level], eager["target_masks"][level])

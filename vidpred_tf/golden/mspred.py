@@ -172,13 +172,13 @@ def keras_trainable_count(model) -> int:
 
 
 def check_model_case(directory: pathlib.Path, name: str, report) -> None:
-    import keras
     import tensorflow as tf
 
     from vidpred_tf.convert.mspred import (_to_torch, load_state_dict_into_model, read_state_dict,
                                            state_dict_from_model)
     from vidpred_tf.models.mspred.blocks import torch_shape
     from vidpred_tf.models.mspred.build import parameter_count, setup_model
+    from vidpred_tf.models.mspred.task import make_mspred_optimizer
 
     meta = json.loads((directory / f"{name}_meta.json").read_text())
     model = setup_model(meta["exp_params"])
@@ -253,15 +253,15 @@ def check_model_case(directory: pathlib.Path, name: str, report) -> None:
                  ADAM_WEIGHT_TOL, f"max abs weight error, at {worst_key or '-'}; {len(zero_grad_keys)} biases "
                  "before BN left out")
 
-    keras_adam = keras.optimizers.Adam(learning_rate=ADAM_LR, beta_1=ADAM_BETAS[0], beta_2=ADAM_BETAS[1],
-                                       epsilon=ADAM_EPS * np.sqrt(1 - ADAM_BETAS[1]))
-    keras_adam.build(variables)
-    keras_adam.apply_gradients([(grads[id(v)] if grads[id(v)] is not None else tf.zeros_like(v), v)
+    # The optimiser 02_train.py trains with (training.optimizer "adam"), applied to the port's gradients.
+    torch_adam = make_mspred_optimizer({"optimizer": "adam"}, ADAM_LR)
+    torch_adam.build(variables)
+    torch_adam.apply_gradients([(grads[id(v)] if grads[id(v)] is not None else tf.zeros_like(v), v)
                                 for v in variables])
     exported = state_dict_from_model(model)
     worst = max(float(np.max(np.abs(exported[k] - after[k]))) if after[k].size else 0.0
                 for k in after if k not in zero_grad_keys)
-    report.bound("keras Adam(epsilon=1e-8*sqrt(1-beta_2)) step 1 equals torch Adam(eps=1e-8) step 1", worst,
+    report.bound("the port's TorchAdam step (02_train.py's optimiser) vs the after-step weights", worst,
                  ADAM_WEIGHT_TOL, "max abs weight error over every tensor (LSTM bias_ih and bias_hh included); "
                  "biases before BN left out")
 

@@ -343,15 +343,36 @@ def uses_aux_outputs(exp_params: Mapping) -> bool:
 
 
 def make_model_fn(model, context: int, num_preds, training: bool, seed: int) -> ModelFn:
-    """Wrap an MSPred-family Keras model: stateless latents from ``[seed, batch_index * 1000003 + sample]``."""
+    """Wrap an MSPred-family Keras model: stateless latents from ``[seed, batch_index * 1000003 + sample]``.
+
+    The forward pass runs as one ``tf.function`` (the seed is a tensor argument, so every batch and sample
+    reuses the trace; eager execution of the unrolled model is many times slower). The target masks are
+    trace-time Python values: they come from one eager call per sequence length. Callables that are not Keras
+    models (stand-ins) are called directly.
+    """
+    import keras
     import tensorflow as tf
 
+    def forward(frames, draw):
+        return model(frames, context=context, num_preds=num_preds, teacher_force=False, training=training,
+                     seed=draw)
+
+    compiled = tf.function(lambda frames, draw: dict(forward(frames, draw)["preds"]), autograph=False)
+    masks_by_length: Dict[int, Dict[int, np.ndarray]] = {}
+
     def model_fn(frames, sample_index: int = 0, batch_index: int = 0):
-        draw = np.array([seed, (batch_index * 1000003 + sample_index) % (2 ** 31 - 1)], dtype=np.int32)
-        outputs = model(tf.convert_to_tensor(frames), context=context, num_preds=num_preds, teacher_force=False,
-                        training=training, seed=tf.constant(draw))
-        return {"preds": {int(h): np.asarray(p) for h, p in outputs["preds"].items()},
-                "target_masks": {int(h): np.asarray(m) for h, m in outputs["target_masks"].items()}}
+        draw = tf.constant([seed, (batch_index * 1000003 + sample_index) % (2 ** 31 - 1)], dtype=tf.int32)
+        frames = tf.convert_to_tensor(frames)
+        if not isinstance(model, keras.Model):
+            outputs = forward(frames, draw)
+            preds, masks = outputs["preds"], outputs["target_masks"]
+        else:
+            length = int(frames.shape[1])
+            if length not in masks_by_length:
+                masks_by_length[length] = dict(forward(frames, draw)["target_masks"])
+            preds, masks = compiled(frames, draw), masks_by_length[length]
+        return {"preds": {int(h): np.asarray(p) for h, p in preds.items()},
+                "target_masks": {int(h): np.asarray(m) for h, m in masks.items()}}
 
     return model_fn
 
