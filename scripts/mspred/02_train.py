@@ -13,7 +13,8 @@ Each epoch: validation first, then the whole training set, then the LR/beta sche
 ``--checkpoint NAME`` loads ``models/NAME`` (".pth" optional; an original PyTorch ``.pth`` file of that exact name
 is converted): the weights only (fine-tuning), or with ``--resume_training`` also the optimizer, the scheduler
 and the epoch; training then continues with the next epoch (the original repeated the saved epoch).
-``--resume_training`` alone resumes from ``checkpoint_last_saved``. Port-only: ``--strategy``, ``--seed``.
+``--resume_training`` alone resumes from ``checkpoint_last_saved``. Port-only: ``--strategy``, ``--seed``,
+``--progress_seconds``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ flags.DEFINE_string("checkpoint", None, "Checkpoint in <exp>/models/ with pretra
 flags.DEFINE_boolean("resume_training", False, "Resume training: also restore optimizer, scheduler and epoch.")
 flags.DEFINE_string("strategy", "auto", "auto|one_device|mirrored|multi_worker (vidpred_tf.training.make_strategy).")
 flags.DEFINE_integer("seed", 13, "Random seed (the original's CONFIG random_seed).")
+flags.DEFINE_float("progress_seconds", 30.0, "Print a progress line (iteration, steps/s, ETA) at most this often "
+                   "during a training epoch (the original's tqdm bar); negative: never. TensorBoard is unaffected.")
 flags.mark_flag_as_required("exp_directory")
 FLAGS = flags.FLAGS
 
@@ -52,7 +55,8 @@ def main(argv):
     logger.log_info("Starting training procedure", message_type="new_exp")
     logger.print_("Initializing Trainer...")
     training = MSPredTraining(exp_path, checkpoint=FLAGS.checkpoint, resume_training=FLAGS.resume_training,
-                              strategy=strategy, seed=FLAGS.seed, logger=logger)
+                              strategy=strategy, seed=FLAGS.seed, logger=logger,
+                              progress_every_s=FLAGS.progress_seconds)
     logger.print_("Starting to train")
     result = training.train()
     print(f"Finished at step {result.step} ({result.status})", flush=True)

@@ -32,8 +32,10 @@ def test_create_experiment_acceptance_item_13(in_tmp):
         assert params[group] == shipped[group]
     assert params["_general"]["exp_path"] == path
     assert params["_general"]["config"].endswith("mmnist.json")
-    assert re.match(r"\d{4}-\d\d-\d\d-\d\d:\d\d:\d\d    INFO: Creating experiment", open(
-        os.path.join(path, "logs.txt")).read())
+    lines = open(os.path.join(path, "logs.txt")).read().splitlines()
+    assert [re.sub(r"^\d{4}-\d\d-\d\d-\d\d:\d\d:\d\d    ", "", line) for line in lines] == [
+        f"INFO: Creating experiment Y in {os.path.dirname(path)}",
+        "INFO: Creating experiment parameters file from config mmnist..."]
     with pytest.raises(FileExistsError, match="Y already in"):
         experiment.create_experiment("X", "Y", "mmnist.json")
 
@@ -47,6 +49,11 @@ def test_defaults_experiment_unknown_config_and_timestamp_name(in_tmp):
     params = json.load(open(os.path.join(path, "experiment_params.json")))
     assert params["_general"]["config"] == "DEFAULTS"
     assert params["model"] == experiment.DEFAULTS["model"]
+    # Acceptance item 13 holds without --config too: the original's logs.txt is started by its logged
+    # create_directory calls, so a DEFAULTS experiment has one.
+    assert sorted(os.listdir(path)) == ["experiment_params.json", "logs.txt", "plots", "tboard_logs"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d-\d\d:\d\d:\d\d    INFO: Creating experiment experiment_\S+ in \S+\n",
+                        open(os.path.join(path, "logs.txt")).read())
 
 
 def test_exp_directory_resolution(in_tmp):

@@ -8,6 +8,7 @@ in-process runs use a one-convolution stand-in model so that they trace in a sec
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -144,8 +145,8 @@ def _stand_in_experiment(root, name, **training):
     params = json.load(open(path))
     params["model"]["model_type"] = "deterministic"
     params["loss"]["reconst_losses"] = ["mse"]
-    params["training"].update(context=2, num_preds=1, batch_size=2, num_iters=1, log_frequency=1, save_frequency=1,
-                              max_batches_per_epoch=1, **training)
+    params["training"].update({**dict(context=2, num_preds=1, batch_size=2, num_iters=1, log_frequency=1,
+                                      save_frequency=1, max_batches_per_epoch=1), **training})
     json.dump(params, open(path, "w"))
     return exp
 
@@ -228,3 +229,54 @@ def test_named_checkpoints_under_a_relative_experiment_path_are_readable(tmp_pat
     _, prefix = checkpoints.resolve_checkpoint(os.path.join("experiments", "x"), "ckpt_a.pth")
     np.testing.assert_array_equal(tf.train.load_checkpoint(prefix).get_tensor("v/.ATTRIBUTES/VARIABLE_VALUE"),
                                   [1.0, 2.0])
+
+
+def _scalars(event_dir):
+    values = {}
+    for path in glob.glob(os.path.join(event_dir, "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            for value in event.summary.value:
+                values.setdefault(value.tag, []).append((event.step, float(tf.make_ndarray(value.tensor))))
+    return values
+
+
+def test_progress_line_within_an_epoch_and_only_the_originals_tensorboard_tags(tmp_path):
+    import io
+
+    from vidpred_tf.models.mspred.task import MSPredTraining
+
+    # log_frequency 2 with 3 iterations per epoch: train scalars at iter = num_iters * epoch + i in {0, 2, 4}.
+    exp = _stand_in_experiment(tmp_path, "progress", num_epochs=2, num_iters=500, log_frequency=2,
+                               max_batches_per_epoch=3)
+    stream = io.StringIO()
+    training = MSPredTraining(exp, model_factory=_OneConvPredictor, progress_every_s=0, progress_stream=stream)
+    step_losses = []
+    after_step = training._after_step
+
+    def recording(trainer, step, losses):
+        step_losses.append(losses["loss"])
+        after_step(trainer, step, losses)
+
+    training._after_step = recording
+    training.train()
+
+    # A line per step but the first of each epoch (which only starts the clock), whatever log_frequency is.
+    lines = stream.getvalue().splitlines()
+    assert [line.split(":")[0] for line in lines] == ["Epoch 1/2 iter 2/3", "Epoch 1/2 iter 3/3",
+                                                      "Epoch 2/2 iter 2/3", "Epoch 2/2 iter 3/3"]
+    for line, loss in zip(lines, [step_losses[i] for i in (1, 2, 4, 5)]):
+        assert re.search(rf"train loss {loss:.5f}  \d+\.\d\d steps/s  \d+\.\d sequences/s  "
+                         r"ETA epoch \d+:\d\d, run \d+:\d\d \(without validation\)$", line), line
+
+    # TensorBoard holds the original's tags only (no perf/ or trainer loss scalars); the train scalars are the
+    # running means of the epoch so far.
+    (tboard,) = glob.glob(os.path.join(exp, "tboard_logs", "tboard_*"))
+    scalars = _scalars(tboard)
+    assert sorted(scalars) == sorted(["Loss/MSE_Train_Loss", "Loss/KL_Train_Loss", "Loss/Train_Loss",
+                                      "Loss/Valid_Loss_MSE", "Loss/KL_Valid_Loss", "Loss/Valid_Loss",
+                                      "Learning/LR", "Learning/KL-Loss Beta"])
+    steps, values = zip(*scalars["Loss/Train_Loss"])
+    assert steps == (0, 2, 4)
+    np.testing.assert_allclose(values, [step_losses[0], np.mean(step_losses[0:3]), np.mean(step_losses[3:5])],
+                               rtol=1e-6)
+    assert [s for s, _ in scalars["Learning/LR"]] == [0, 1]

@@ -207,6 +207,8 @@ def create_experiment(exp_directory: str, name: Optional[str] = None, config: Op
         raise FileExistsError(f"Experiment {name} already in experiment directory {parent}: not overwriting it")
     os.makedirs(exp_path)
     logger = Logger(exp_path)
+    # The original's logged create_directory calls start logs.txt even without --config: so does this line.
+    logger.log_info(f"Creating experiment {name} in {parent}")
     os.makedirs(os.path.join(exp_path, "plots"))
     os.makedirs(os.path.join(exp_path, "tboard_logs"))
     now = timestamp()

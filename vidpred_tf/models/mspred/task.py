@@ -219,7 +219,7 @@ class MSPredTraining:
 
     def __init__(self, exp_path: str, checkpoint: Optional[str] = None, resume_training: bool = False,
                  strategy=None, seed: int = 13, datasets_root: Optional[str] = None, model_factory=None,
-                 logger=None):
+                 logger=None, progress_every_s: float = 30.0, progress_stream=None):
         import copy
         import os
         import random
@@ -232,6 +232,11 @@ class MSPredTraining:
 
         self.exp_path = exp_path
         self.seed = int(seed)
+        # The console progress line (the original's tqdm bar): at most every progress_every_s seconds, independent
+        # of log_frequency, which may exceed an epoch. It writes nothing to TensorBoard.
+        self.progress_every_s = float(progress_every_s)
+        self.progress_stream = progress_stream
+        self._progress_mark: Optional[tuple] = None
         self.logger = logger or experiment.Logger(exp_path)
         random.seed(self.seed)
         np.random.seed(self.seed)
@@ -283,7 +288,7 @@ class MSPredTraining:
         self.strategy = strategy or make_strategy("auto")
         self.trainer = Trainer(self.task, TrainerConfig(
             model_dir=self.models_path, num_steps=self.num_epochs * self.steps_per_epoch,
-            global_batch_size=self.batch_size, seed=self.seed, checkpoint_every=0, log_every=self.log_frequency,
+            global_batch_size=self.batch_size, seed=self.seed, checkpoint_every=0, log_every=0,
             summary_dir=self.tboard_path, loss_summaries=False, autograph=False), self.strategy)
         experiment.write_model_architecture(self.trainer.model, exp_path)
         self.lr_scheduler = make_lr_scheduler(training)
@@ -359,6 +364,7 @@ class MSPredTraining:
             trainer.retrace()
         self._running = {}
         self.valid_epoch(epoch)
+        self._progress_mark = None  # the rate is measured from the first step on, not over the validation
 
     def valid_epoch(self, epoch: int) -> float:
         batches = self._dataset(self.valid_set, self.shuffle_eval, epoch, False).as_numpy_iterator()
@@ -420,9 +426,37 @@ class MSPredTraining:
         mspred_figures.hierarchical_figure(os.path.join(images_dir, f"img_epoch_{epoch}_gt.png"), frames, truth,
                                            numbers, context, self.struct_types)
 
+    def _report_progress(self, trainer, step: int, loss: float) -> None:
+        """``Epoch e/E iter i/N: train loss L  r steps/s  ETA epoch h:mm:ss, run h:mm:ss`` when progress_every_s
+        have passed since the last line (the first step of an epoch, which may trace, only starts the clock)."""
+        import sys
+        import time
+
+        from vidpred_tf.training.progress import format_duration
+
+        now = time.monotonic()
+        if self._progress_mark is None:
+            self._progress_mark = (now, step)
+            return
+        mark_time, mark_step = self._progress_mark
+        if now - mark_time < self.progress_every_s or not trainer.chief:
+            return
+        self._progress_mark = (now, step)
+        rate = (step - mark_step) / max(now - mark_time, 1e-9)
+        left_in_epoch = max(self.steps_per_epoch - trainer.step_in_epoch, 0)
+        left_in_run = left_in_epoch + (self.num_epochs - trainer.current_epoch - 1) * self.steps_per_epoch
+        stream = self.progress_stream or sys.stdout
+        stream.write(f"Epoch {trainer.current_epoch + 1}/{self.num_epochs} iter {trainer.step_in_epoch}/"
+                     f"{self.steps_per_epoch}: train loss {loss:.5f}  {rate:.2f} steps/s  "
+                     f"{rate * self.batch_size:.1f} sequences/s  ETA epoch {format_duration(left_in_epoch / rate)}, "
+                     f"run {format_duration(left_in_run / rate)} (without validation)\n")
+        stream.flush()
+
     def _after_step(self, trainer, step: int, losses: Mapping[str, float]) -> None:
         for name, value in losses.items():
             self._running.setdefault(name, []).append(value)
+        if self.progress_every_s >= 0:
+            self._report_progress(trainer, step, losses["loss"])
         iteration = self.num_iters * trainer.current_epoch + trainer.step_in_epoch - 1
         if iteration % self.log_frequency:
             return
