@@ -198,3 +198,93 @@ def test_deconv_head_names_shapes_and_output_range():
     assert out.shape == (2, 16, 16, 2) and out.min() > 0 and out.max() < 1
     with pytest.raises(ValueError, match="layout"):
         blocks.TorchParam(head.final_conv.kernel, "conv3d")
+
+
+def _batch_norm_reference(x, gamma, beta):
+    mean = x.mean(axis=(0, 1, 2))
+    var = x.var(axis=(0, 1, 2))
+    return (x - mean) / np.sqrt(var + 1e-5) * gamma + beta
+
+
+def _vgg_layer_reference(x, state, prefix):
+    y = _conv2d_reference(x, state[f"{prefix}.main.0.weight"], state[f"{prefix}.main.0.bias"], 1, 1)
+    y = _batch_norm_reference(y, state[f"{prefix}.main.1.weight"], state[f"{prefix}.main.1.bias"])
+    return np.where(y > 0, y, 0.2 * y)
+
+
+def _max_pool_reference(x):
+    b, h, w, c = x.shape
+    return x.reshape(b, h // 2, 2, w // 2, 2, c).max(axis=(2, 4))
+
+
+def _up_reference(x):
+    return x.repeat(2, axis=1).repeat(2, axis=2)
+
+
+def _random_torch_state(layer, rng):
+    state = {}
+    for key, param in layer.torch_parameters().items():
+        shape = blocks.torch_shape(param)
+        if key.endswith(".weight") and len(shape) == 1:  # a BN gamma
+            state[key] = rng.uniform(0.5, 1.5, size=shape)
+        else:
+            state[key] = rng.normal(0.0, 0.1, size=shape)
+    return state
+
+
+@pytest.mark.parametrize("extra_deep", [False, True])
+def test_vgg_conv_encoder_decoder_follow_the_original_layers(extra_deep):
+    """models/VGG_Conv.py: c1/c2/c3 = 2/2/3 vgg_layers (3/4/5 extra deep) with max pools between, out_conv plain;
+    decoder in_conv plain, then up + skip + upc1 (3 or 5 layers), upc2 (2 or 4), upc3 (2 or 3, the last one a
+    ConvTranspose 3x3 s1 p1), sigmoid."""
+    from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
+
+    rng = np.random.default_rng(7)
+    dim = 16
+    encoder, decoder = VGGConvEncoder(dim, nc=1, extra_deep=extra_deep), VGGConvDecoder(dim, nc=1,
+                                                                                          extra_deep=extra_deep)
+    enc_state, dec_state = _random_torch_state(encoder, rng), _random_torch_state(decoder, rng)
+    _assign_torch(encoder, enc_state)
+    _assign_torch(decoder, dec_state)
+    enc_counts = (3, 4, 5) if extra_deep else (2, 2, 3)
+    dec_counts = (5, 4, 3) if extra_deep else (3, 2, 2)
+    expected_keys = ({f"c{b + 1}.{i}.main.{m}.{p}" for b, n in enumerate(enc_counts) for i in range(n)
+                      for m in (0, 1) for p in ("weight", "bias")} | {"out_conv.weight", "out_conv.bias"})
+    assert set(enc_state) == expected_keys
+    last = dec_counts[2] - 1
+    expected_keys = ({f"upc{b + 1}.{i}.main.{m}.{p}" for b, n in enumerate(dec_counts)
+                      for i in range(n - (1 if b == 2 else 0)) for m in (0, 1) for p in ("weight", "bias")}
+                     | {"in_conv.weight", "in_conv.bias", f"upc3.{last}.weight", f"upc3.{last}.bias"})
+    assert set(dec_state) == expected_keys
+    assert dec_state[f"upc3.{last}.weight"].shape == (64, 1, 3, 3)  # ConvTranspose2d layout (in, out, k, k)
+
+    x = rng.uniform(size=(2, 16, 16, 1))
+    h = x
+    skips = []
+    for b, n in enumerate(enc_counts):
+        h = h if b == 0 else _max_pool_reference(h)
+        for i in range(n):
+            h = _vgg_layer_reference(h, enc_state, f"c{b + 1}.{i}")
+        skips.append(h)
+    h4 = _conv2d_reference(_max_pool_reference(h), enc_state["out_conv.weight"], enc_state["out_conv.bias"], 1, 1)
+    out, port_skips = encoder(x.astype(np.float32))
+    np.testing.assert_allclose(out.numpy(), h4, atol=1e-4)
+    assert [tuple(s.shape) for s in port_skips] == [(2, 16, 16, 64), (2, 8, 8, 128), (2, 4, 4, 256)]
+    for port, ref in zip(port_skips, skips):
+        np.testing.assert_allclose(port.numpy(), ref, atol=1e-4)
+
+    d = _conv2d_reference(h4, dec_state["in_conv.weight"], dec_state["in_conv.bias"], 1, 1)
+    features = [d]
+    for b, n in enumerate(dec_counts):
+        d = np.concatenate([_up_reference(d), skips[-1 - b]], axis=-1)
+        for i in range(n - (1 if b == 2 else 0)):
+            d = _vgg_layer_reference(d, dec_state, f"upc{b + 1}.{i}")
+        features.append(d)
+    frame = _conv_transpose_reference(d, dec_state[f"upc3.{last}.weight"], dec_state[f"upc3.{last}.bias"], 1, 1)
+    frame = 1 / (1 + np.exp(-frame))
+    port_frame, port_features = decoder(h4.astype(np.float32), [s.astype(np.float32) for s in skips])
+    assert tuple(port_frame.shape) == (2, 16, 16, 1)
+    np.testing.assert_allclose(port_frame.numpy(), frame, atol=1e-4)
+    assert len(port_features) == 3
+    for port, ref in zip(port_features, features[:3]):
+        np.testing.assert_allclose(port.numpy(), ref, atol=1e-4)

@@ -90,3 +90,23 @@ def test_total_loss_selects_masked_targets_and_weights_levels():
     assert float(result["total"]) == pytest.approx(0.2 * rec0 + 0.5 * rec1 + 0.1 * kl, rel=1e-6)
     with pytest.raises(ValueError, match="unknown reconstruction loss 'l3'"):
         losses.reconstruction_loss("l3", preds[0], preds[0])
+
+
+def test_weighted_cross_entropy_and_kl_with_empty_upper_levels():
+    rng = np.random.default_rng(4)
+    preds = rng.uniform(size=(2, 3, 4, 5, 4)).astype(np.float32)
+    classes = rng.integers(0, 4, size=(2, 3, 4, 5))
+    targets = np.eye(4, dtype=np.float32)[classes]
+    weights = np.array([0.5, 1.0, 1.0, 2.0])
+    # nn.CrossEntropyLoss(weight=w): sum_i w[y_i] * nll_i / sum_i w[y_i] over (B, H, W), per frame; frames averaged.
+    log_softmax = preds - np.log(np.exp(preds).sum(-1, keepdims=True))
+    nll = -np.take_along_axis(log_softmax, classes[..., None], -1)[..., 0]
+    w = weights[classes]
+    expected = np.mean([(w[:, f] * nll[:, f]).sum() / w[:, f].sum() for f in range(3)])
+    assert float(losses.cross_entropy_loss(preds, targets, class_weights=weights)) == pytest.approx(expected, rel=1e-5)
+    # aux_outputs false: levels 1 and 2 hold no statistics; the KL is level 0's.
+    mu = {0: [rng.normal(size=(2, 3)).astype(np.float32)], 1: [], 2: []}
+    logvar = {0: [rng.normal(size=(2, 3)).astype(np.float32)], 1: [], 2: []}
+    zeros = {0: [np.zeros((2, 3), np.float32)], 1: [], 2: []}
+    expected_kl = _kl_reference(mu[0][0].astype(np.float64), logvar[0][0].astype(np.float64), 0.0, 0.0).sum() / 2
+    assert float(losses.kl_loss(mu, logvar, zeros, zeros)) == pytest.approx(expected_kl, rel=1e-5)

@@ -442,3 +442,68 @@ def test_copy_last_repeats_the_last_context_step_of_every_level():
         model(x[:, :5], context=6, num_preds=2)
     with pytest.raises(ValueError, match="periods"):
         CopyLast(periods=[1, 0])
+
+
+def _original_svg_forward(model, x, context, pred_frames, teacher_force, training, eps):
+    """VideoPredModel.forward of the original, step by step, from the port's layers: target = frame t+1, skips
+    taken while t < context (so those of the last context frame), the posterior called at every step (also in
+    eval), latent = posterior while t < context - 1 or training, next input = true frame during the context or
+    with teacher forcing, else the prediction."""
+    x = tf.constant(x)
+    batch, num_frames = int(x.shape[0]), int(x.shape[1])
+    inputs, targets = x, x[:, 1:]
+    next_input, preds, latents, states, skips = inputs[:, 0], [], [], {}, None
+    draws = {"posterior_0": 0, "prior_0": 0}
+
+    def gaussian(name, module, feats):
+        key = f"{name}_0"
+        noise = eps[key][draws[key]]
+        draws[key] += 1
+        result, states[name] = module.step(feats, states[name], noise)
+        return result
+
+    for t in range(context + pred_frames - 1):
+        target_feats = model.encoder(targets[:, t])[0] if t < num_frames - 1 else None
+        if t < context:
+            feats, skips = model.encoder(next_input)
+        else:
+            feats, _ = model.encoder(next_input)
+        if not states:
+            for name in ("predictor", "prior", "posterior"):
+                if getattr(model, name) is not None:
+                    states[name] = model._initial_state(getattr(model, name), batch, feats)
+        if model.prior is not None:
+            latent_post = gaussian("posterior", model.posterior, target_feats)[0] if target_feats is not None \
+                else None
+            latent_prior = gaussian("prior", model.prior, feats)[0]
+            latent = latent_post if (t < context - 1 or training) else latent_prior
+            latents.append(latent)
+            feats = tf.concat([feats, latent], 1 if model.linear else -1)
+        pred_feats, states["predictor"] = model.predictor.step(feats, states["predictor"])
+        frame, _ = model.decoder(pred_feats, skips)
+        if t >= context - 1:
+            preds.append(frame)
+        next_input = inputs[:, t + 1] if (t < context - 1 or teacher_force) else frame
+    return np.stack(preds, 1), latents
+
+
+@pytest.mark.parametrize("model_type,teacher_force,training", [("ConvLP", False, False), ("ConvLP", True, False),
+                                                               ("LP", False, True),
+                                                               ("ConvDeterministic", False, False)])
+def test_forward_matches_a_step_by_step_transliteration_of_the_original(model_type, teacher_force, training):
+    params = tiny_params(model_type)
+    size = params["dataset"]["img_size"]
+    model = randomize(build_svg_model(params), seed=11)
+    context, num_preds = 3, 3
+    x = frames(2, context + num_preds, size, seed=12)
+    steps = context + num_preds - 1
+    latent_shape = (2, 2) if model.linear else (2, 2, 2, 2)
+    rng = np.random.default_rng(13)
+    eps = {key: rng.normal(size=(steps, *latent_shape)).astype(np.float32) for key in ("posterior_0", "prior_0")}
+    expected, latents = _original_svg_forward(model, x, context, num_preds, teacher_force, training, eps)
+    out = model(x, context=context, num_preds=num_preds, teacher_force=teacher_force, training=training,
+                eps=eps if model.prior is not None else None)
+    np.testing.assert_allclose(out["preds"][0].numpy(), expected, atol=2e-5)
+    assert len(out["latents"][0]) == len(latents)
+    for actual, reference in zip(out["latents"][0], latents):
+        np.testing.assert_allclose(np.asarray(actual), np.asarray(reference), atol=2e-5)

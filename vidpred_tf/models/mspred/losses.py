@@ -95,7 +95,9 @@ def gaussian_kl(mu1, logvar1, mu2, logvar2):
 def kl_loss(mu_post, logvar_post, mu_prior, logvar_prior):
     """The original ``KLLoss`` for hierarchical outputs: per level, the time-stacked KL summed over all
     elements and divided by the batch size; summed over levels. Each argument maps level -> list of tensors
-    (or is a list of such lists). No statistics at level 0 gives 0."""
+    (or is a list of such lists). No statistics at level 0 gives 0. A level without statistics is skipped: with
+    aux_outputs false the truncation to the (absent) level-1/2 predictions empties those levels, where the
+    original's ``torch.stack`` of an empty list raises, so it cannot train that configuration."""
     levels = sorted(mu_post) if isinstance(mu_post, Mapping) else list(range(len(mu_post)))
     if not levels or len(mu_post[levels[0]]) == 0:
         return ops.convert_to_tensor(0.0)
