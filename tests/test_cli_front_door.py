@@ -143,3 +143,46 @@ def test_list_reads_the_registries(capsys):
     assert out.startswith("datasets") and "tfrecord" in out and "papers:" not in out
     assert vidpred(["list", "everything"]) == 2
     assert "invalid choice: 'everything'" in capsys.readouterr().err
+
+
+def test_start_up_noise_is_filtered_and_everything_else_kept(capfd):
+    from vidpred_tf.commands.common import start_up_noise_filtered
+
+    noise = ("WARNING: All log messages before absl::InitializeLog() is called are written to STDERR\n"
+             "I0000 00:00:1795355056.025167   25775 cudart_stub.cc:31] Could not find cuda drivers on your "
+             "machine, GPU will not be used.\n"
+             "E0000 00:00:1795355058.241673   25775 cuda_platform.cc:52] failed call to cuInit: INTERNAL: CUDA "
+             "error: Failed call to cuInit: UNKNOWN ERROR (303)\n")
+    with start_up_noise_filtered():
+        os.write(2, b"first real line\n")
+        os.write(2, noise.encode())  # as the C++ side writes it: straight to file descriptor 2
+        os.write(2, b"second real line\n")
+    captured = capfd.readouterr()
+    assert captured.err == "first real line\nsecond real line\n"
+    with pytest.raises(ZeroDivisionError):  # an error inside still shows what was written before it
+        with start_up_noise_filtered():
+            os.write(2, b"before the error\n")
+            1 / 0
+    assert capfd.readouterr().err == "before the error\n"
+
+
+def test_list_and_help_print_no_tensorflow_start_up_noise():
+    listed = run_module("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert set(json.loads(listed.stdout)) == {"papers", "models", "datasets"}
+    assert listed.stderr == ""  # no cudart_stub / absl::InitializeLog lines on a machine without CUDA
+    helped = run_module("predict", "--help")
+    assert helped.returncode == 0 and "--checkpoint" in helped.stdout and helped.stderr == ""
+
+
+def test_golden_usage_errors_come_before_tensorflow_in_one_line(tmp_path):
+    unknown = run_module("golden", "not_a_paper", str(tmp_path), timeout=60)
+    assert unknown.returncode == 2
+    assert unknown.stderr.strip().startswith("vidpred golden: error: unknown paper 'not_a_paper'")
+    assert "\n" not in unknown.stderr.strip()
+
+
+@pytest.mark.parametrize("flag", ["--help", "--helpshort", "--helpfull", "-h"])
+def test_train_help_without_paper_in_every_absl_spelling(flag, capsys):
+    assert vidpred(["train", flag]) == 0
+    assert "usage: vidpred train --paper NAME" in capsys.readouterr().out

@@ -183,3 +183,69 @@ def test_ssim_needs_frames_as_large_as_its_window(setup):
 def test_dataset_arguments_parse_as_json():
     assert evaluation.parse_dataset_args(["split=test", "num_sequences=4", "flag=true", "name=x=y"]) == {
         "split": "test", "num_sequences": 4, "flag": True, "name": "x=y"}
+
+
+def test_missing_or_wrong_metric_weights_fail_before_predicting(setup, tmp_path, capsys):
+    root, _ = setup
+    junk = tmp_path / "junk.weights.h5"
+    junk.write_bytes(b"not hdf5")
+    common = ["evaluate", "--checkpoint", str(root / "a"), "--dataset", "tfrecord", "--data",
+              str(root / "data" / "videos*"), "--output_dir", str(tmp_path / "o")]
+    cases = [
+        (["--lpips_weights", str(tmp_path / "none.weights.h5")], "--lpips_weights", "does not exist"),
+        (["--lpips_weights", str(junk)], "--lpips_weights", "junk.weights.h5"),
+        (["--i3d_weights", str(tmp_path / "none.weights.h5")], "--i3d_weights", "does not exist"),
+        (["--i3d_weights", str(junk)], "--i3d_weights", "junk.weights.h5"),
+    ]
+    for extra, flag, words in cases:
+        assert vidpred(common + extra) == 2, extra
+        captured = capsys.readouterr()
+        error = captured.err.strip()
+        assert error.startswith(f"vidpred evaluate: error: {flag} ") and words in error, error
+        assert "\n" not in error and "sample" not in captured.out  # nothing was predicted
+    assert not (tmp_path / "o").exists()
+
+
+def test_fvd_needs_sixteen_frames_and_two_videos(setup):
+    _, videos = setup
+    reference = evaluation.CopyLastFrame((SIZE, SIZE), 1, CONTEXT, HORIZON)
+    never_used = object()  # the checks come before the network is touched
+    with pytest.raises(inference.InputError, match="at least 16 frames; --context 3 \\+ --horizon 3 gives 6"):
+        evaluation.evaluate_predictors({"r": reference}, videos, i3d_model=never_used, metrics=["mse"])
+    long_videos = np.repeat(videos, 3, axis=1)[:1]
+    with pytest.raises(inference.InputError, match="at least 2 videos"):
+        evaluation.evaluate_predictors({"r": reference}, long_videos, horizon=13, i3d_model=never_used,
+                                       metrics=["mse"])
+
+
+def test_evaluation_outputs_are_replaced_whole_or_not_at_all(setup, tmp_path, monkeypatch, capsys):
+    root, _ = setup
+    out = tmp_path / "ev"
+    args = ["evaluate", "--checkpoint", str(root / "a"), "--dataset", "tfrecord", "--data",
+            str(root / "data" / "videos*"), "--metrics", "mse,psnr", "--output_dir", str(out)]
+    assert vidpred(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    assert set(before) == {"metrics_per_step.csv", "mse.png", "psnr.png", "summary.json"}
+    summary = json.loads(before["summary.json"])
+    assert summary["files"]["csv"] == str(out / "metrics_per_step.csv")
+
+    import vidpred_tf.viz as viz
+
+    calls = []
+
+    def plot_then_fail(path, *a, **k):
+        calls.append(path)
+        if len(calls) == 2:  # the first plot is written, the second fails
+            raise RuntimeError("matplotlib broke")
+        return original(path, *a, **k)
+
+    original = viz.plot_metric_curves
+    monkeypatch.setattr(viz, "plot_metric_curves", plot_then_fail)
+    with pytest.raises(RuntimeError, match="matplotlib broke"):
+        vidpred(args[:-4] + ["--metrics", "mse,psnr", "--seed", "3", "--output_dir", str(out)])
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert vidpred(args[:-1] + [str(blocker)]) == 2
+    assert capsys.readouterr().err.strip().endswith(f"{blocker} is a file, not a directory")

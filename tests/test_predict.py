@@ -268,3 +268,59 @@ def test_e3d_predictor_from_manifest(tmp_path):
         assert longer.shape == (2, 4, 8, 8, 1)
         np.testing.assert_allclose(longer[:, :2], expected, atol=1e-5)
     assert inference.load_predictor(trainer_dir).checkpoint.endswith("model.ckpt-7")
+
+
+def read_outputs(directory):
+    """Every file under ``directory`` (relative path -> bytes), hidden ones included."""
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+def test_outputs_are_replaced_whole_or_not_at_all(baseline_checkpoint, tmp_path, monkeypatch, capsys):
+    directory, _ = baseline_checkpoint
+    video = tmp_path / "v.npy"
+    np.save(video, (np.random.default_rng(4).random((CONTEXT + 5, SIZE, SIZE)) * 255).astype(np.uint8))
+    out = tmp_path / "out"
+    base = ["predict", "--checkpoint", str(directory), "--input", str(video), "--output_dir", str(out)]
+    assert vidpred(base + ["--horizon", "5"]) == 0
+    before = read_outputs(out)
+    assert f"frames/sample_00/pred_{CONTEXT + 5:03d}.png" in before
+
+    # The MP4 fails after the GIF was written: nothing of the failed run is left, the earlier outputs stay.
+    from vidpred_tf import viz
+
+    def broken_mp4(*args, **kwargs):
+        raise RuntimeError("ffmpeg broke")
+
+    monkeypatch.setattr(viz, "write_mp4", broken_mp4)
+    with pytest.raises(RuntimeError, match="ffmpeg broke"):
+        vidpred(base + ["--horizon", "2"])
+    assert read_outputs(out) == before
+    with pytest.raises(RuntimeError, match="ffmpeg broke"):
+        vidpred(["predict", "--checkpoint", str(directory), "--input", str(video), "--output_dir",
+                 str(tmp_path / "fresh")])
+    assert not (tmp_path / "fresh").exists()
+    monkeypatch.undo()
+
+    # A shorter prediction into the same folder leaves no frame of the longer one behind.
+    capsys.readouterr()
+    assert vidpred(base + ["--horizon", "2"]) == 0
+    after = read_outputs(out)
+    predicted = sorted(name for name in after if name.startswith("frames/sample_00/"))
+    assert predicted == [f"frames/sample_00/pred_{CONTEXT + i:03d}.png" for i in (1, 2)]
+    assert not [name for name in after if name.startswith(".")]
+    assert np.load(out / "prediction.npy").shape == (1, 2, SIZE, SIZE, 1)
+    files = json.loads((out / "prediction.json").read_text())["files"]
+    assert files["gif"] == str(out / "prediction.gif") and os.path.isfile(files["gif"])
+
+
+def test_output_dir_that_is_a_file_is_a_usage_error(baseline_checkpoint, tmp_path, capsys):
+    directory, _ = baseline_checkpoint
+    video = tmp_path / "v.npy"
+    np.save(video, np.zeros((CONTEXT + 1, SIZE, SIZE), np.uint8))
+    blocker = tmp_path / "taken"
+    blocker.write_text("x")
+    for out in (blocker, blocker / "below"):
+        assert vidpred(["predict", "--checkpoint", str(directory), "--input", str(video),
+                        "--output_dir", str(out)]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error == f"vidpred predict: error: --output_dir {out}: {blocker} is a file, not a directory"

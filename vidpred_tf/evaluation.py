@@ -18,6 +18,8 @@ import json
 import os
 import platform
 import re
+import shutil
+import tempfile
 import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
@@ -230,6 +232,16 @@ def evaluate_predictors(predictors: Mapping[str, Predictor], videos: np.ndarray,
         raise InputError(f"{where} has videos of {videos.shape[1]} frames; --context {context} + --horizon "
                          f"{horizon} needs {context + horizon}")
     videos = videos[:, :context + horizon]
+    if i3d_model is not None:
+        from vidpred_tf.metrics.fvd import MIN_FRAMES
+
+        if context + horizon < MIN_FRAMES:
+            raise InputError(f"--i3d_weights: FVD needs videos of at least {MIN_FRAMES} frames; --context "
+                             f"{context} + --horizon {horizon} gives {context + horizon}")
+        if len(videos) < 2:
+            raise InputError(f"--i3d_weights: FVD needs at least 2 videos (a covariance); got {len(videos)}")
+        if isinstance(i3d_model, (str, bytes)) or hasattr(i3d_model, "__fspath__"):
+            i3d_model = load_i3d_weights(i3d_model)
     metrics = check_metrics(metrics)
     table = _metric_table()
     results = []
@@ -270,6 +282,32 @@ def evaluate_predictors(predictors: Mapping[str, Predictor], videos: np.ndarray,
         results.append(CheckpointResult(label, predictor.describe(), values, runs, fvd_values))
     names = list(metrics) + (["lpips"] if lpips is not None else [])
     return EvaluationResult(dataset or {}, context, horizon, seed, samples, names, results, time.time() - started)
+
+
+def load_lpips_weights(net: str, path):
+    """The LPIPS metric of ``path``; ``InputError`` naming ``--lpips_weights`` when it is missing or wrong."""
+    from vidpred_tf.metrics.lpips import LPIPS
+
+    if not os.path.isfile(os.fspath(path)):
+        raise InputError(f"--lpips_weights {path} does not exist (convert the original weights with python -m "
+                         f"vidpred_tf.convert.lpips)")
+    try:
+        return LPIPS(net, weights=os.fspath(path))
+    except (ValueError, OSError, KeyError) as err:
+        raise InputError(f"--lpips_weights {path}: {str(err).splitlines()[0]}") from err
+
+
+def load_i3d_weights(path):
+    """The I3D network of ``path`` for FVD; ``InputError`` naming ``--i3d_weights`` when it is missing or wrong."""
+    from vidpred_tf.convert.i3d import load_i3d
+
+    if not os.path.exists(os.fspath(path)):
+        raise InputError(f"--i3d_weights {path} does not exist (convert the TF-Hub module with python -m "
+                         f"vidpred_tf.convert.i3d)")
+    try:
+        return load_i3d(os.fspath(path))
+    except (ValueError, OSError, KeyError) as err:
+        raise InputError(f"--i3d_weights {path}: {str(err).splitlines()[0]}") from err
 
 
 def device_description() -> dict:
@@ -355,10 +393,42 @@ def summary(result: EvaluationResult, files: Optional[dict] = None) -> dict:
 def write_evaluation(result: EvaluationResult, output_dir) -> dict:
     """Write ``metrics_per_step.csv``, one ``<metric>.png`` per metric and ``summary.json`` into ``output_dir``
     (atomically); returns ``{"csv": path, "plots": {metric: path}, "summary": path}``."""
+    final_dir = os.fspath(output_dir)
+    if os.path.exists(final_dir) and not os.path.isdir(final_dir):
+        raise InputError(f"--output_dir {final_dir} is a file, not a directory")
+    created = not os.path.exists(final_dir)
+    try:
+        os.makedirs(final_dir, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--output_dir {final_dir}: cannot create it ({err.strerror or err})") from err
+    # Written into a hidden staging folder, then moved into place (the summary last): an error half-way leaves
+    # no mix of new and old files.
+    stage = tempfile.mkdtemp(prefix=".evaluation-", dir=final_dir)
+    try:
+        staged = _write_evaluation_files(result, stage, final_dir)
+        moves = [staged["csv"], *staged["plots"].values(), staged["summary"]]
+        for path in moves:
+            os.replace(path, os.path.join(final_dir, os.path.basename(path)))
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(final_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    return _relocated(staged, final_dir)
+
+
+def _relocated(files: dict, directory: str) -> dict:
+    def move(path):
+        return os.path.join(directory, os.path.basename(path))
+
+    return {"csv": move(files["csv"]), "plots": {name: move(path) for name, path in files["plots"].items()},
+            "summary": move(files["summary"])}
+
+
+def _write_evaluation_files(result: EvaluationResult, output_dir: str, final_dir: str) -> dict:
     from vidpred_tf.viz import plot_metric_curves
 
-    output_dir = os.fspath(output_dir)
-    os.makedirs(output_dir, exist_ok=True)
     files = {"csv": os.path.join(output_dir, "metrics_per_step.csv"), "plots": {},
              "summary": os.path.join(output_dir, "summary.json")}
     rows = csv_rows(result)
@@ -388,5 +458,5 @@ def write_evaluation(result: EvaluationResult, output_dir) -> dict:
             plot_metric_curves(path, curves, metric_name=name, first_step=result.context_frames + 1,
                                title=f"{name} per predicted frame")
             files["plots"][name] = path
-    write_json(files["summary"], summary(result, files))
+    write_json(files["summary"], summary(result, _relocated(files, final_dir)))
     return files

@@ -20,6 +20,8 @@ import json
 import os
 import pathlib
 import re
+import shutil
+import tempfile
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -516,9 +518,43 @@ def write_prediction_outputs(result: VideoPrediction, output_dir, *, fps: float 
     * ``prediction.npy``: float32 [S, horizon, H, W, C]; ``prediction.json``: what was run, the files and,
       with ground truth, per-step metrics.
     """
+    output_dir = pathlib.Path(os.fspath(output_dir))
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"--output_dir {output_dir} is a file, not a directory")
+    created = not output_dir.exists()
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
+    # Everything is written into a hidden staging folder first and moved into place only when all of it
+    # exists, so a failure half-way (ffmpeg, a full disk) leaves the previous outputs as they were, and frames
+    # of an earlier, longer prediction never mix with these.
+    stage = pathlib.Path(tempfile.mkdtemp(prefix=".prediction-", dir=output_dir))
+    try:
+        staged = _write_prediction_files(result, stage, fps=fps, border=border, scale=scale, extra=extra,
+                                         final_dir=output_dir)
+        for key in ("gif", "mp4", "strip_png", "npy"):
+            os.replace(staged[key], output_dir / pathlib.Path(staged[key]).name)
+        old_frames = output_dir / "frames"
+        if old_frames.exists():
+            os.replace(old_frames, stage / "frames_replaced")
+        os.replace(staged["frames_dir"], old_frames)
+        os.replace(staged["json"], output_dir / "prediction.json")  # last: its presence says the set is whole
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
+    shutil.rmtree(stage, ignore_errors=True)
+    return {key: str(output_dir / pathlib.Path(path).name) for key, path in staged.items()}
+
+
+def _write_prediction_files(result: VideoPrediction, output_dir: pathlib.Path, *, fps: float, border: int,
+                            scale: Optional[int], extra: Optional[dict], final_dir: pathlib.Path) -> dict:
+    """The files of :func:`write_prediction_outputs`, written into ``output_dir``; ``prediction.json`` names
+    them at their places in ``final_dir``."""
     from vidpred_tf import viz
 
-    output_dir = pathlib.Path(os.fspath(output_dir))
     frames_dir = output_dir / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)
     scale = display_scale(result.context.shape[1:3]) if scale is None else int(scale)
@@ -551,7 +587,8 @@ def write_prediction_outputs(result: VideoPrediction, output_dir, *, fps: float 
         "samples": int(result.predictions.shape[0]), "seeds": result.seeds, "input_frames": result.input_frames,
         "truth_frames": 0 if result.truth is None else int(result.truth.shape[0]),
         "frame_colors": {"context": "green", "prediction": "red", "ground_truth": "gray"},
-        "metrics_vs_truth": _frame_metrics(result), "files": files,
+        "metrics_vs_truth": _frame_metrics(result),
+        "files": {key: str(final_dir / pathlib.Path(path).name) for key, path in files.items()},
     }
     if extra:
         summary.update(extra)

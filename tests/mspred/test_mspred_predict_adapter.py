@@ -99,3 +99,17 @@ def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
         for level in range(3):
             np.testing.assert_allclose(got["preds"][level], np.asarray(eager["preds"][level]), atol=1e-5)
             np.testing.assert_array_equal(got["target_masks"][level], eager["target_masks"][level])
+
+
+@pytest.mark.parametrize("model_type, stochastic_flag, expected", [
+    ("SpatioTempHierarchConvLSTM", True, True), ("SpatioTempHierarchConvLSTM", False, False),
+    ("LP", True, True), ("ConvLP", True, True), ("deterministic", True, False), ("ConvDeterministic", True, False),
+])
+def test_only_models_with_latents_are_stochastic(model_type, stochastic_flag, expected):
+    """``vidpred predict --samples N`` is refused for models whose samples would all be equal."""
+    from vidpred_tf.models.mspred.inference import MSPredPredictor
+
+    params = experiment.load_config("mmnist")
+    params["model"]["model_type"] = model_type
+    params["model"]["HierarchLSTM"]["stochastic"] = stochastic_flag
+    assert MSPredPredictor(None, params, "ckpt").stochastic is expected

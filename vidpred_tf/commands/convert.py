@@ -7,7 +7,7 @@ import subprocess
 import sys
 from typing import Sequence
 
-from vidpred_tf.commands.common import report_error
+from vidpred_tf.commands.common import import_tensorflow_quietly, report_error
 
 DESCRIPTION = "convert original checkpoints into the port (e3d TF1, lpips, i3d, mspred)"
 
@@ -36,6 +36,7 @@ def main(argv: Sequence[str], prog: str = "vidpred convert") -> int:
     if name not in CONVERTERS:
         return report_error(prog, f"unknown converter {name!r}; converters: {', '.join(CONVERTERS)}")
     module_name = CONVERTERS[name][0]
+    import_tensorflow_quietly()
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as err:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Sequence
 
-from vidpred_tf.commands.common import USAGE_ERROR
+from vidpred_tf.commands.common import USAGE_ERROR, import_tensorflow_quietly
 
 DESCRIPTION = "build Moving MNIST, train a small predictor for a few minutes, predict, evaluate, draw"
 
@@ -23,10 +23,12 @@ def main(argv: Sequence[str], prog: str = "vidpred demo") -> int:
 
     def parse(args):
         try:
-            return flags.FLAGS(args)
+            remaining = flags.FLAGS(args)
         except flags.Error as err:
             print(f"{prog}: error: {err}\nPass --helpshort to see the flags.", file=sys.stderr)
             sys.exit(USAGE_ERROR)
+        import_tensorflow_quietly()  # after the flags parsed: a usage error comes at once
+        return remaining
 
     app.run(demo.main, argv=[prog, *argv], flags_parser=parse)
     return 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, report_error
+from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, output_dir_problem, report_error
 
 DESCRIPTION = "evaluate checkpoints on a registered dataset: per-frame CSV, metric plots, JSON summary"
 
@@ -53,6 +53,7 @@ def build_parser(prog: str) -> Parser:
 
 def main(argv: Sequence[str], prog: str = "vidpred evaluate") -> int:
     args = build_parser(prog).parse_args(list(argv))
+    import_tensorflow_quietly()
     from vidpred_tf import evaluation, inference
 
     labels = args.label or list(args.checkpoint)
@@ -62,25 +63,25 @@ def main(argv: Sequence[str], prog: str = "vidpred evaluate") -> int:
         return report_error(prog, f"--label values must differ; got {labels}")
     if args.num_videos < 1:
         return report_error(prog, f"--num_videos must be at least 1; got {args.num_videos}")
+    if output_dir_problem(args.output_dir):
+        return report_error(prog, output_dir_problem(args.output_dir))
     try:
         metrics = evaluation.check_metrics(args.metrics.split(","))
         dataset_args = evaluation.parse_dataset_args(args.dataset_arg)
+        # Metric weights first: a wrong path should not wait for the predictions.
+        lpips = evaluation.load_lpips_weights(args.lpips_net, args.lpips_weights) if args.lpips_weights else None
+        i3d = evaluation.load_i3d_weights(args.i3d_weights) if args.i3d_weights else None
         predictors = {label: inference.load_predictor(path) for label, path in zip(labels, args.checkpoint)}
         videos = evaluation.load_dataset_videos(args.dataset, args.data, dataset_args, args.num_videos)
         if args.copy_last:
             first = next(iter(predictors.values()))
             predictors[evaluation.COPY_LAST] = evaluation.CopyLastFrame(
                 first.image_size, first.channels, first.context_frames, first.default_horizon)
-        lpips = None
-        if args.lpips_weights:
-            from vidpred_tf.metrics.lpips import LPIPS
-
-            lpips = LPIPS(args.lpips_net, weights=args.lpips_weights)
         dataset = {"name": args.dataset, "data": args.data, "args": dataset_args,
                    "video_shape": list(videos.shape[1:])}
         result = evaluation.evaluate_predictors(
             predictors, videos, context=args.context, horizon=args.horizon, samples=args.samples, seed=args.seed,
-            metrics=metrics, batch_size=args.batch_size, lpips=lpips, i3d_model=args.i3d_weights, dataset=dataset,
+            metrics=metrics, batch_size=args.batch_size, lpips=lpips, i3d_model=i3d, dataset=dataset,
             progress=lambda line: print(line, flush=True))
         files = evaluation.write_evaluation(result, args.output_dir)
     except (inference.InputError, FileNotFoundError) as err:

@@ -6,7 +6,7 @@ import importlib.util
 import json
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, repo_root
+from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, repo_root
 
 DESCRIPTION = "list the papers, the models vidpred predict can load, and the registered datasets"
 
@@ -64,6 +64,8 @@ def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
     parser.add_argument("what", nargs="?", choices=("papers", "models", "datasets", "all"), default="all")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(list(argv))
+    if args.what != "papers":  # the model adapters and dataset readers import TensorFlow
+        import_tensorflow_quietly()
     wanted = ("papers", "models", "datasets") if args.what == "all" else (args.what,)
     found = {what: {"papers": papers, "models": models, "datasets": datasets}[what]() for what in wanted}
     if args.json:

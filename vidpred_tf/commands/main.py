@@ -43,8 +43,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if command not in COMMANDS:
         print(f"vidpred: error: unknown command {command!r}; commands: {', '.join(COMMANDS)}", file=sys.stderr)
         return USAGE_ERROR
-    quiet_tensorflow()
-    try:
+    quiet_tensorflow()  # the subcommands import TensorFlow (common.import_tensorflow_quietly) once their
+    try:                # arguments parse, so help and usage errors come at once
         return int(_module(command).main(rest, prog=f"vidpred {command}") or 0)
     except SystemExit as stop:  # argparse and absl end with SystemExit; keep their status
         code = stop.code

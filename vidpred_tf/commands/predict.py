@@ -5,7 +5,7 @@ from __future__ import annotations
 import pathlib
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, report_error
+from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, output_dir_problem, report_error
 
 DESCRIPTION = "predict the future of a video (mp4/avi/gif, folder of frames, .npy) with any checkpoint"
 
@@ -41,11 +41,14 @@ def build_parser(prog: str) -> Parser:
 
 def main(argv: Sequence[str], prog: str = "vidpred predict") -> int:
     args = build_parser(prog).parse_args(list(argv))
+    import_tensorflow_quietly()
     from vidpred_tf import inference
 
     if args.fps <= 0:
         return report_error(prog, f"--fps must be positive; got {args.fps}")
     output_dir = args.output_dir or f"{pathlib.Path(args.input).name.split('.')[0] or 'input'}_prediction"
+    if output_dir_problem(output_dir):
+        return report_error(prog, output_dir_problem(output_dir))
     try:
         frames = inference.load_video(args.input)
         predictor = inference.load_predictor(args.checkpoint)

@@ -49,7 +49,7 @@ def split_paper(argv: Sequence[str]) -> Tuple[Optional[str], List[str]]:
 def main(argv: Sequence[str], prog: str = "vidpred train") -> int:
     paper, rest = split_paper(argv)
     if paper is None:
-        if any(arg in ("-h", "--help") for arg in rest):
+        if any(arg in ("-h", "--help", "--helpshort", "--helpfull") for arg in rest):  # absl's spellings too
             print(HELP.format(prog=prog, papers=", ".join(PAPER_SCRIPTS)))
             return 0
         return report_error(prog, f"--paper is required (one of {', '.join(PAPER_SCRIPTS)}); see {prog} --help")

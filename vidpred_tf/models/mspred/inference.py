@@ -37,14 +37,21 @@ def detect(path: pathlib.Path) -> bool:
     return _locate(path) is not None
 
 
+# SVG baselines without a latent variable model; every other model type samples latents.
+DETERMINISTIC_MODEL_TYPES = ("deterministic", "ConvDeterministic", "CopyLast")
+
+
 class MSPredPredictor(Predictor):
     paper = "mspred"
-    stochastic = True
 
     def __init__(self, model, exp_params: dict, checkpoint: str):
         self.model = model
         self.exp_params = exp_params
         self.model_name = exp_params["model"]["model_type"]
+        # The hierarchical models read HierarchLSTM.stochastic (build.setup_model); the SVG ones their type.
+        hierarchical = "Hierarch" in self.model_name
+        self.stochastic = (bool(exp_params["model"].get("HierarchLSTM", {}).get("stochastic", True)) if hierarchical
+                           else self.model_name not in DETERMINISTIC_MODEL_TYPES)
         self.checkpoint = checkpoint
         dataset = exp_params["dataset"]
         size = dataset["img_size"]
@@ -58,9 +65,9 @@ class MSPredPredictor(Predictor):
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
         context = np.asarray(context, np.float32)
         if context.ndim != 5:
-            raise ValueError(f"context must be (B, Tc, H, W, C); got shape {context.shape}")
+            raise InputError(f"context must be (B, Tc, H, W, C); got shape {context.shape}")
         if horizon < 1:
-            raise ValueError(f"horizon must be >= 1; got {horizon}")
+            raise InputError(f"horizon must be >= 1; got {horizon}")
         padding = np.zeros((context.shape[0], horizon) + context.shape[2:], np.float32)
         frames = tf.constant(np.concatenate([context, padding], axis=1))
         hierarchical = "Hierarch" in self.model_name
