@@ -1,6 +1,7 @@
 """LPIPS (Keras) against an independent NumPy statement of the definition on random weights of the real shapes;
 known answers (identical frames, range equivalence, gray tiling); the converter from the original key layout."""
 
+import collections
 import importlib.util
 import os
 import warnings
@@ -9,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from numpy.lib.stride_tricks import sliding_window_view
+from torch_zip_writer import write_torch_zip
 
 from vidpred_tf.convert import lpips as convert_lpips
 from vidpred_tf.convert.lpips import (
@@ -403,13 +405,13 @@ def test_pth_without_torch_says_what_to_do(tmp_path):
         read_state_dict(path)
 
 
-@pytest.mark.skipif(not HAVE_TORCH, reason="torch is not installed (optional extra)")
-def test_pth_round_trip_with_torch(tmp_path, original_weights, alex_metric):
-    import torch
-
+def test_pth_round_trip_without_torch(tmp_path, original_weights, alex_metric):
+    # torch.save zips written without torch: the trunk as a bare state_dict, the calibration under "state_dict".
     backbone, linear = original_weights("alex")
-    torch.save({key: torch.from_numpy(value) for key, value in backbone.items()}, tmp_path / "alexnet.pth")
-    torch.save({key: torch.from_numpy(value) for key, value in linear.items()}, tmp_path / "alex.pth")
+    write_torch_zip(tmp_path / "alexnet.pth", collections.OrderedDict(backbone),
+                    {str(index): value for index, value in enumerate(backbone.values())})
+    write_torch_zip(tmp_path / "alex.pth", {"state_dict": collections.OrderedDict(linear)},
+                    {str(index): value for index, value in enumerate(linear.values())})
     metric = lpips_from_original("alex", str(tmp_path / "alexnet.pth"), str(tmp_path / "alex.pth"))
     frames0, frames1 = _frames((2, 64, 64, 3), seed=13)
     np.testing.assert_array_equal(metric(frames0, frames1, input_range="[0,1]"),

@@ -18,15 +18,13 @@ import json
 import os
 import platform
 import re
-import shutil
-import tempfile
 import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
 from vidpred_tf.fileio import write_atomically, write_json
-from vidpred_tf.inference import InputError, Predictor, fit_frames, run_predictor
+from vidpred_tf.inference import InputError, Predictor, fit_frames, run_predictor, staged_output_dir
 
 COPY_LAST = "copy_last"
 
@@ -393,28 +391,14 @@ def summary(result: EvaluationResult, files: Optional[dict] = None) -> dict:
 def write_evaluation(result: EvaluationResult, output_dir) -> dict:
     """Write ``metrics_per_step.csv``, one ``<metric>.png`` per metric and ``summary.json`` into ``output_dir``
     (atomically); returns ``{"csv": path, "plots": {metric: path}, "summary": path}``."""
-    final_dir = os.fspath(output_dir)
-    if os.path.exists(final_dir) and not os.path.isdir(final_dir):
-        raise InputError(f"--output_dir {final_dir} is a file, not a directory")
-    created = not os.path.exists(final_dir)
-    try:
-        os.makedirs(final_dir, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"--output_dir {final_dir}: cannot create it ({err.strerror or err})") from err
     # Written into a hidden staging folder, then moved into place (the summary last): an error half-way leaves
     # no mix of new and old files.
-    stage = tempfile.mkdtemp(prefix=".evaluation-", dir=final_dir)
-    try:
+    with staged_output_dir(output_dir, ".evaluation-") as (final_dir, stage):
+        final_dir, stage = os.fspath(final_dir), os.fspath(stage)
         staged = _write_evaluation_files(result, stage, final_dir)
         moves = [staged["csv"], *staged["plots"].values(), staged["summary"]]
         for path in moves:
             os.replace(path, os.path.join(final_dir, os.path.basename(path)))
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        if created:
-            shutil.rmtree(final_dir, ignore_errors=True)
-        raise
-    shutil.rmtree(stage, ignore_errors=True)
     return _relocated(staged, final_dir)
 
 

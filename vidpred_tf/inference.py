@@ -14,6 +14,7 @@ as GIF, MP4 and PNG frames with the predicted frames marked (:func:`write_predic
 from __future__ import annotations
 
 import abc
+import contextlib
 import dataclasses
 import importlib
 import json
@@ -506,6 +507,31 @@ def _finite(value) -> Optional[float]:
     return value if np.isfinite(value) else None
 
 
+@contextlib.contextmanager
+def staged_output_dir(output_dir, prefix: str):
+    """Yields ``(output_dir, stage)``: the output folder (created if missing; ``InputError`` if it is a file or
+    cannot be made) and a hidden staging folder inside it, named ``<prefix>*``, for files that the caller
+    moves into place once all of them exist. The stage is always removed; on an error, so is an output
+    folder this call created, so a failed run leaves what was there before."""
+    output_dir = pathlib.Path(os.fspath(output_dir))
+    if output_dir.exists() and not output_dir.is_dir():
+        raise InputError(f"--output_dir {output_dir} is a file, not a directory")
+    created = not output_dir.exists()
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
+    stage = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir))
+    try:
+        yield output_dir, stage
+    except BaseException:
+        if created:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        raise
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def write_prediction_outputs(result: VideoPrediction, output_dir, *, fps: float = 4.0, border: int = 2,
                              scale: Optional[int] = None, extra: Optional[dict] = None) -> dict:
     """Write the prediction into ``output_dir`` (each file atomically) and return ``{what: path}``:
@@ -518,19 +544,10 @@ def write_prediction_outputs(result: VideoPrediction, output_dir, *, fps: float 
     * ``prediction.npy``: float32 [S, horizon, H, W, C]; ``prediction.json``: what was run, the files and,
       with ground truth, per-step metrics.
     """
-    output_dir = pathlib.Path(os.fspath(output_dir))
-    if output_dir.exists() and not output_dir.is_dir():
-        raise InputError(f"--output_dir {output_dir} is a file, not a directory")
-    created = not output_dir.exists()
-    try:
-        output_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
     # Everything is written into a hidden staging folder first and moved into place only when all of it
     # exists, so a failure half-way (ffmpeg, a full disk) leaves the previous outputs as they were, and frames
     # of an earlier, longer prediction never mix with these.
-    stage = pathlib.Path(tempfile.mkdtemp(prefix=".prediction-", dir=output_dir))
-    try:
+    with staged_output_dir(output_dir, ".prediction-") as (output_dir, stage):
         staged = _write_prediction_files(result, stage, fps=fps, border=border, scale=scale, extra=extra,
                                          final_dir=output_dir)
         for key in ("gif", "mp4", "strip_png", "npy"):
@@ -540,12 +557,6 @@ def write_prediction_outputs(result: VideoPrediction, output_dir, *, fps: float 
             os.replace(old_frames, stage / "frames_replaced")
         os.replace(staged["frames_dir"], old_frames)
         os.replace(staged["json"], output_dir / "prediction.json")  # last: its presence says the set is whole
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        if created:
-            shutil.rmtree(output_dir, ignore_errors=True)
-        raise
-    shutil.rmtree(stage, ignore_errors=True)
     return {key: str(output_dir / pathlib.Path(path).name) for key, path in staged.items()}
 
 

@@ -2,16 +2,14 @@
 
 import collections
 import copy
-import io
 import json
 import pickle
-import sys
-import types
 import zipfile
 
 import numpy as np
 import pytest
 
+from torch_zip_writer import write_torch_zip
 from vidpred_tf.convert import mspred as convert
 from vidpred_tf.models.mspred.build import setup_model
 
@@ -94,63 +92,6 @@ def test_misfits_are_refused_naming_the_key_and_nothing_is_assigned(conv_small, 
         convert.read_state_dict(tmp_path / "nothing.pth")
 
 
-def _write_fake_torch_zip(path, obj, arrays):
-    """A torch.save-style zip written without torch: fake ``torch`` modules only while pickling."""
-    fake_torch, fake_utils = types.ModuleType("torch"), types.ModuleType("torch._utils")
-
-    class FloatStorage:
-        pass
-
-    FloatStorage.__module__, FloatStorage.__qualname__ = "torch", "FloatStorage"
-    fake_torch.FloatStorage = FloatStorage
-
-    def _rebuild_tensor_v2(*args):
-        raise AssertionError("never called while writing")
-
-    _rebuild_tensor_v2.__module__, _rebuild_tensor_v2.__qualname__ = "torch._utils", "_rebuild_tensor_v2"
-    fake_utils._rebuild_tensor_v2 = _rebuild_tensor_v2
-
-    class Tensor:
-        def __init__(self, key, shape):
-            self.key, self.shape = key, shape
-
-        def __reduce__(self):
-            stride = tuple(int(np.prod(self.shape[i + 1:])) for i in range(len(self.shape)))
-            return _rebuild_tensor_v2, (("storage", self.key), 0, self.shape, stride, False,
-                                        collections.OrderedDict())
-
-    class Pickler(pickle.Pickler):
-        def persistent_id(self, value):
-            if isinstance(value, tuple) and len(value) == 2 and value[0] == "storage":
-                return ("storage", FloatStorage, value[1], "cpu", int(arrays[value[1]].size))
-            return None
-
-    def convert_tree(value):
-        if isinstance(value, np.ndarray):
-            key = next(k for k, a in arrays.items() if a is value)
-            return Tensor(key, tuple(value.shape))
-        if isinstance(value, dict):
-            return type(value)((k, convert_tree(v)) for k, v in value.items())
-        return value
-
-    saved = {name: sys.modules.get(name) for name in ("torch", "torch._utils")}
-    sys.modules["torch"], sys.modules["torch._utils"] = fake_torch, fake_utils
-    try:
-        buffer = io.BytesIO()
-        Pickler(buffer, protocol=2).dump(convert_tree(obj))
-    finally:
-        for name, module in saved.items():
-            if module is None:
-                sys.modules.pop(name, None)
-            else:
-                sys.modules[name] = module
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("ckpt/data.pkl", buffer.getvalue())
-        archive.writestr("ckpt/byteorder", "little")
-        for key, array in arrays.items():
-            archive.writestr(f"ckpt/data/{key}", np.ascontiguousarray(array, "<f4").tobytes())
-
-
 def test_checkpoint_dict_pth_and_refusal_of_foreign_globals(tmp_path):
     weight = np.arange(6, dtype=np.float32).reshape(2, 3)
     bias = np.array([0.5, -1.0], np.float32)
@@ -158,7 +99,7 @@ def test_checkpoint_dict_pth_and_refusal_of_foreign_globals(tmp_path):
     state = collections.OrderedDict([("embed.weight", weight), ("embed.bias", bias)])
     checkpoint = {"epoch": 3, "model_state_dict": state, "optimizer_state_dict": {"lr": 1e-4}}
     path = tmp_path / "checkpoint_epoch_3.pth"
-    _write_fake_torch_zip(path, checkpoint, arrays)
+    write_torch_zip(path, checkpoint, arrays)
     loaded = convert.read_state_dict(path)
     assert list(loaded) == ["embed.weight", "embed.bias"]
     np.testing.assert_array_equal(loaded["embed.weight"], weight)

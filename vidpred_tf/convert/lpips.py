@@ -9,8 +9,9 @@ Two original files make one LPIPS network:
 * the calibration: the lpips package's ``weights/v0.1/{alex,vgg,squeeze}.pth`` with keys
   ``lin<l>.model.1.weight`` ``[1, C_l, 1, 1]``.
 
-Either file may be a PyTorch file (read with ``torch.load(..., weights_only=True)``; torch is the optional
-``[torch]`` extra) or an ``.npz`` holding the same keys and arrays (no torch needed; e.g. written once with
+Either file may be a PyTorch file or an ``.npz`` holding the same keys and arrays, both read by
+:mod:`vidpred_tf.convert.torch_files` (PyTorch, the optional ``[torch]`` extra, is needed only for files in the
+legacy pre-1.6 format, such as the torchvision trunks; an ``.npz`` can be written once with
 ``numpy.savez(path, **{k: v.numpy() for k, v in state_dict.items()})``). Every key maps 1:1 onto one Keras
 weight, kernels transposed from OIHW to HWIO; a missing key, an unexpected key or a wrong shape is refused
 with its name, and nothing is assigned unless everything fits.
@@ -30,6 +31,7 @@ from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from vidpred_tf.convert import torch_files
 from vidpred_tf.metrics.lpips import HEAD_PREFIX, LPIPS, NETS, LPIPSNetwork, backbone_convs, tap_channels
 
 StateDict = Mapping[str, np.ndarray]
@@ -40,36 +42,10 @@ class WeightMismatchError(ValueError):
     """An original weight file does not fit the LPIPS network; the message names the key."""
 
 
-def _torch_state_dict(path: str) -> Dict[str, np.ndarray]:
-    try:
-        import torch
-    except ImportError as err:
-        raise ImportError(f"reading {path} needs PyTorch (pip install 'vidpred_tf[torch]'), or save the same "
-                          "state_dict as .npz: numpy.savez(out, **{k: v.numpy() for k, v in sd.items()})") from err
-    try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for unreadable or unsafe files
-        raise ValueError(f"cannot read {path} as a PyTorch state_dict: {err}") from err
-    if isinstance(loaded, Mapping) and "state_dict" in loaded and isinstance(loaded["state_dict"], Mapping):
-        loaded = loaded["state_dict"]
-    if not isinstance(loaded, Mapping):
-        raise ValueError(f"{path} does not hold a state_dict (a mapping of names to tensors); got "
-                         f"{type(loaded).__name__}")
-    return {str(key): value.detach().cpu().numpy() for key, value in loaded.items() if hasattr(value, "detach")}
-
-
 def read_state_dict(path) -> Dict[str, np.ndarray]:
-    """``{key: array}`` from a ``.npz`` file or a PyTorch ``.pth``/``.pt``/``.bin`` file."""
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise FileNotFoundError(f"weight file {path} not found")
-    if path.endswith(".npz"):
-        try:
-            with np.load(path, allow_pickle=False) as archive:
-                return {key: archive[key] for key in archive.files}
-        except ValueError as err:
-            raise ValueError(f"cannot read {path} as an .npz of arrays: {err}") from err
-    return _torch_state_dict(path)
+    """``{key: array}`` from a ``.npz`` file or a PyTorch ``.pth``/``.pt``/``.bin`` file (bare or under
+    ``"state_dict"``)."""
+    return torch_files.read_state_dict(path, unwrap=("state_dict",))
 
 
 def _as_state_dict(source: Source, what: str) -> Tuple[Dict[str, np.ndarray], str]:

@@ -165,6 +165,35 @@ def leaky_relu(x):
     return ops.leaky_relu(x, negative_slope=LEAKY_SLOPE)
 
 
+def apply_in_order(layers: Sequence, x):
+    """``nn.Sequential``: each layer applied to the previous one's output."""
+    for layer in layers:
+        x = layer(x)
+    return x
+
+
+class ConvNormAct(keras.layers.Layer):
+    """A (transposed) convolution, BN with batch statistics, then ``activation``; torch names ``<prefix>.0``
+    (conv) and ``<prefix>.1`` (BN), as in an ``nn.Sequential`` of the three."""
+
+    def __init__(self, nin: int, nout: int, kernel_size: int, stride: int, padding: int, transpose: bool,
+                 activation, **kwargs):
+        super().__init__(**kwargs)
+        conv_class = TorchConv2DTranspose if transpose else TorchConv2D
+        self.conv = conv_class(nin, nout, kernel_size, stride=stride, padding=padding, name="conv")
+        self.norm = BatchNormBatchStats(nout, name="bn")
+        self.activation = activation
+        self.built = True
+
+    def call(self, x):
+        return self.activation(self.norm(self.conv(x)))
+
+    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.conv.torch_parameters(join_name(prefix, "0"))
+        params.update(self.norm.torch_parameters(join_name(prefix, "1")))
+        return params
+
+
 def upsample_nearest(x, factor: int):
     """``F.interpolate(x, scale_factor=factor)`` (nearest) for an integer factor: each pixel repeated."""
     if factor == 1:

@@ -78,7 +78,7 @@ def read_original_epoch(path: str) -> Optional[int]:
     """``epoch`` of an original checkpoint dict (None for a bare state_dict or an .npz)."""
     if path.endswith(".npz"):
         return None
-    from vidpred_tf.convert.mspred import read_torch_file
+    from vidpred_tf.convert.torch_files import read_torch_file
 
     loaded = read_torch_file(path)
     if isinstance(loaded, dict) and "epoch" in loaded:

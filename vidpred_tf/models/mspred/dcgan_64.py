@@ -17,8 +17,7 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (BatchNormBatchStats, TorchConv2D, TorchConv2DTranspose, TorchParam,
-                                             join_name, leaky_relu)
+from vidpred_tf.models.mspred.blocks import ConvNormAct, TorchConv2DTranspose, TorchParam, join_name, leaky_relu
 
 IMAGE_SIZE = 64
 
@@ -28,28 +27,6 @@ def check_image_size(height: int, width: int, what: str) -> None:
     if (int(height), int(width)) != (IMAGE_SIZE, IMAGE_SIZE):
         raise ValueError(f"{what} needs {IMAGE_SIZE}x{IMAGE_SIZE} frames (dataset.img_size = {IMAGE_SIZE}); "
                          f"got {height}x{width}")
-
-
-class ConvNormAct(keras.layers.Layer):
-    """A (transposed) convolution, BN with batch statistics, then ``activation``; torch names ``<prefix>.0``
-    (conv) and ``<prefix>.1`` (BN), as in an ``nn.Sequential`` of the three."""
-
-    def __init__(self, nin: int, nout: int, kernel_size: int, stride: int, padding: int, transpose: bool,
-                 activation, **kwargs):
-        super().__init__(**kwargs)
-        conv_class = TorchConv2DTranspose if transpose else TorchConv2D
-        self.conv = conv_class(nin, nout, kernel_size, stride=stride, padding=padding, name="conv")
-        self.norm = BatchNormBatchStats(nout, name="bn")
-        self.activation = activation
-        self.built = True
-
-    def call(self, x):
-        return self.activation(self.norm(self.conv(x)))
-
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.conv.torch_parameters(join_name(prefix, "0"))
-        params.update(self.norm.torch_parameters(join_name(prefix, "1")))
-        return params
 
 
 class DCGAN64Encoder(keras.layers.Layer):

@@ -13,28 +13,7 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (BatchNormBatchStats, TorchConv2D, TorchConv2DTranspose, TorchParam,
-                                             join_name, leaky_relu)
-
-
-class _ConvBlock(keras.layers.Layer):
-    """Conv (or ConvT) 4x4 s2 p1, BN, then the activation; torch names ``<prefix>.0`` and ``<prefix>.1``."""
-
-    def __init__(self, nin: int, nout: int, transpose: bool, activation, **kwargs):
-        super().__init__(**kwargs)
-        conv_class = TorchConv2DTranspose if transpose else TorchConv2D
-        self.conv = conv_class(nin, nout, 4, stride=2, padding=1, name="conv")
-        self.norm = BatchNormBatchStats(nout, name="bn")
-        self.activation = activation
-        self.built = True
-
-    def call(self, x):
-        return self.activation(self.norm(self.conv(x)))
-
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.conv.torch_parameters(join_name(prefix, "0"))
-        params.update(self.norm.torch_parameters(join_name(prefix, "1")))
-        return params
+from vidpred_tf.models.mspred.blocks import ConvNormAct, TorchConv2DTranspose, TorchParam, join_name, leaky_relu
 
 
 class DCGANConvEncoder(keras.layers.Layer):
@@ -45,10 +24,10 @@ class DCGANConvEncoder(keras.layers.Layer):
     def __init__(self, dim: int, nc: int = 1, nf: int = 64, **kwargs):
         super().__init__(**kwargs)
         self.dim, self.nc, self.nf = int(dim), int(nc), int(nf)
-        self.c1 = _ConvBlock(nc, nf, False, leaky_relu, name="c1")
-        self.c2 = _ConvBlock(nf, nf * 2, False, leaky_relu, name="c2")
-        self.c3 = _ConvBlock(nf * 2, nf * 4, False, leaky_relu, name="c3")
-        self.c4 = _ConvBlock(nf * 4, dim, False, ops.tanh, name="c4")
+        self.c1 = ConvNormAct(nc, nf, 4, 2, 1, False, leaky_relu, name="c1")
+        self.c2 = ConvNormAct(nf, nf * 2, 4, 2, 1, False, leaky_relu, name="c2")
+        self.c3 = ConvNormAct(nf * 2, nf * 4, 4, 2, 1, False, leaky_relu, name="c3")
+        self.c4 = ConvNormAct(nf * 4, dim, 4, 2, 1, False, ops.tanh, name="c4")
         self.built = True
 
     def spatial_dims(self, img_size: Sequence[int], level: int = -1) -> Tuple[int, int]:
@@ -82,9 +61,9 @@ class DCGANConvDecoder(keras.layers.Layer):
     def __init__(self, dim: int, nc: int = 1, nf: int = 64, **kwargs):
         super().__init__(**kwargs)
         self.dim, self.nc, self.nf = int(dim), int(nc), int(nf)
-        self.upc1 = _ConvBlock(dim, nf * 4, True, leaky_relu, name="upc1")
-        self.upc2 = _ConvBlock(nf * 4 * 2, nf * 2, True, leaky_relu, name="upc2")
-        self.upc3 = _ConvBlock(nf * 2 * 2, nf, True, leaky_relu, name="upc3")
+        self.upc1 = ConvNormAct(dim, nf * 4, 4, 2, 1, True, leaky_relu, name="upc1")
+        self.upc2 = ConvNormAct(nf * 4 * 2, nf * 2, 4, 2, 1, True, leaky_relu, name="upc2")
+        self.upc3 = ConvNormAct(nf * 2 * 2, nf, 4, 2, 1, True, leaky_relu, name="upc3")
         self.upc4 = TorchConv2DTranspose(nf * 2, nc, 4, stride=2, padding=1, name="upc4")
         self.built = True
 

@@ -19,9 +19,9 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import TorchConv2DTranspose, TorchParam, join_name, leaky_relu
-from vidpred_tf.models.mspred.blocks import upsample_nearest
-from vidpred_tf.models.mspred.dcgan_64 import IMAGE_SIZE, ConvNormAct, check_image_size
+from vidpred_tf.models.mspred.blocks import (ConvNormAct, TorchConv2DTranspose, TorchParam, apply_in_order,
+                                             join_name, leaky_relu, modules_torch_parameters, upsample_nearest)
+from vidpred_tf.models.mspred.dcgan_64 import IMAGE_SIZE, check_image_size
 from vidpred_tf.models.mspred.vgg_conv import VGGLayer, max_pool_2x2
 
 # (input width, output width) of each vgg_layer, block by block.
@@ -37,19 +37,6 @@ _DECODER_BLOCKS = (
     ((256, 128), (128, 64)),
     ((128, 64),),
 )
-
-
-def _run(layers, x):
-    for layer in layers:
-        x = layer(x)
-    return x
-
-
-def _sequence_parameters(prefix: str, layers) -> Dict[str, TorchParam]:
-    params: Dict[str, TorchParam] = {}
-    for i, layer in enumerate(layers):
-        params.update(layer.torch_parameters(join_name(prefix, str(i))))
-    return params
 
 
 class VGG64Encoder(keras.layers.Layer):
@@ -77,7 +64,7 @@ class VGG64Encoder(keras.layers.Layer):
         check_image_size(x.shape[1], x.shape[2], "the VGG-64 encoder")
         skips = []
         for b, block in enumerate(self.blocks):
-            x = _run(block, x if b == 0 else max_pool_2x2(x))
+            x = apply_in_order(block, x if b == 0 else max_pool_2x2(x))
             skips.append(x)
         vec = ops.reshape(self.c5(max_pool_2x2(x)), (-1, self.dim))
         return vec, skips
@@ -85,7 +72,7 @@ class VGG64Encoder(keras.layers.Layer):
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
         params: Dict[str, TorchParam] = {}
         for b, block in enumerate(self.blocks):
-            params.update(_sequence_parameters(join_name(prefix, f"c{b + 1}"), block))
+            params.update(modules_torch_parameters(join_name(prefix, f"c{b + 1}"), block))
         params.update(self.c5.torch_parameters(join_name(prefix, "c5")))
         return params
 
@@ -110,7 +97,7 @@ class VGG64Decoder(keras.layers.Layer):
         x = self.upc1(ops.reshape(vec, (-1, 1, 1, self.dim)))
         features = [x]
         for b, (block, skip) in enumerate(zip(self.blocks, (skips[3], skips[2], skips[1], skips[0]))):
-            x = _run(block, ops.concatenate([upsample_nearest(x, 2), skip], axis=-1))
+            x = apply_in_order(block, ops.concatenate([upsample_nearest(x, 2), skip], axis=-1))
             if b < 3:
                 features.append(x)
         frame = ops.sigmoid(self.final_deconv(x))
@@ -119,6 +106,6 @@ class VGG64Decoder(keras.layers.Layer):
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
         params = self.upc1.torch_parameters(join_name(prefix, "upc1"))
         for b, block in enumerate(self.blocks):
-            params.update(_sequence_parameters(join_name(prefix, f"upc{b + 2}"), block))
+            params.update(modules_torch_parameters(join_name(prefix, f"upc{b + 2}"), block))
         params.update(self.final_deconv.torch_parameters(join_name(prefix, f"upc5.{len(self.blocks[-1])}")))
         return params

@@ -14,43 +14,24 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (BatchNormBatchStats, TorchConv2D, TorchConv2DTranspose, TorchParam,
-                                             join_name, leaky_relu, upsample_nearest)
+from vidpred_tf.models.mspred.blocks import (ConvNormAct, TorchConv2D, TorchConv2DTranspose, TorchParam,
+                                             apply_in_order, join_name, leaky_relu, modules_torch_parameters,
+                                             upsample_nearest)
 
 
-class VGGLayer(keras.layers.Layer):
-    """Conv 3x3 p1, BN, LeakyReLU(0.2); torch names ``main.0`` and ``main.1``."""
+class VGGLayer(ConvNormAct):
+    """The original's ``vgg_layer``: Conv 3x3 p1, BN, LeakyReLU(0.2), in an ``nn.Sequential`` named ``main``
+    (torch names ``main.0`` and ``main.1``)."""
 
     def __init__(self, nin: int, nout: int, **kwargs):
-        super().__init__(**kwargs)
-        self.conv = TorchConv2D(nin, nout, 3, padding=1, name="conv")
-        self.norm = BatchNormBatchStats(nout, name="bn")
-        self.built = True
-
-    def call(self, x):
-        return leaky_relu(self.norm(self.conv(x)))
+        super().__init__(nin, nout, 3, 1, 1, False, leaky_relu, **kwargs)
 
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.conv.torch_parameters(join_name(prefix, "main.0"))
-        params.update(self.norm.torch_parameters(join_name(prefix, "main.1")))
-        return params
+        return super().torch_parameters(join_name(prefix, "main"))
 
 
 def _stack(nin: int, nmid: int, count: int, name: str):
     return [VGGLayer(nin if i == 0 else nmid, nmid, name=f"{name}_{i}") for i in range(count)]
-
-
-def _run(layers, x):
-    for layer in layers:
-        x = layer(x)
-    return x
-
-
-def _stack_parameters(prefix: str, layers) -> Dict[str, TorchParam]:
-    params: Dict[str, TorchParam] = {}
-    for i, layer in enumerate(layers):
-        params.update(layer.torch_parameters(join_name(prefix, str(i))))
-    return params
 
 
 def max_pool_2x2(x):
@@ -82,16 +63,16 @@ class VGGConvEncoder(keras.layers.Layer):
         return int(img_size[0]) // scale, int(img_size[1]) // scale
 
     def call(self, x):
-        h1 = _run(self.c1, x)
-        h2 = _run(self.c2, max_pool_2x2(h1))
-        h3 = _run(self.c3, max_pool_2x2(h2))
+        h1 = apply_in_order(self.c1, x)
+        h2 = apply_in_order(self.c2, max_pool_2x2(h1))
+        h3 = apply_in_order(self.c3, max_pool_2x2(h2))
         h4 = self.out_conv(max_pool_2x2(h3))
         return h4, [h1, h2, h3]
 
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = _stack_parameters(join_name(prefix, "c1"), self.c1)
-        params.update(_stack_parameters(join_name(prefix, "c2"), self.c2))
-        params.update(_stack_parameters(join_name(prefix, "c3"), self.c3))
+        params = modules_torch_parameters(join_name(prefix, "c1"), self.c1)
+        params.update(modules_torch_parameters(join_name(prefix, "c2"), self.c2))
+        params.update(modules_torch_parameters(join_name(prefix, "c3"), self.c3))
         params.update(self.out_conv.torch_parameters(join_name(prefix, "out_conv")))
         return params
 
@@ -120,15 +101,15 @@ class VGGConvDecoder(keras.layers.Layer):
 
     def call(self, vec, skips):
         d1 = self.in_conv(vec)
-        d2 = _run(self.upc1, ops.concatenate([upsample_nearest(d1, 2), skips[-1]], axis=-1))
-        d3 = _run(self.upc2, ops.concatenate([upsample_nearest(d2, 2), skips[-2]], axis=-1))
-        x = _run(self.upc3, ops.concatenate([upsample_nearest(d3, 2), skips[-3]], axis=-1))
+        d2 = apply_in_order(self.upc1, ops.concatenate([upsample_nearest(d1, 2), skips[-1]], axis=-1))
+        d3 = apply_in_order(self.upc2, ops.concatenate([upsample_nearest(d2, 2), skips[-2]], axis=-1))
+        x = apply_in_order(self.upc3, ops.concatenate([upsample_nearest(d3, 2), skips[-3]], axis=-1))
         return ops.sigmoid(self.final_deconv(x)), [d1, d2, d3]
 
     def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
         params = self.in_conv.torch_parameters(join_name(prefix, "in_conv"))
-        params.update(_stack_parameters(join_name(prefix, "upc1"), self.upc1))
-        params.update(_stack_parameters(join_name(prefix, "upc2"), self.upc2))
-        params.update(_stack_parameters(join_name(prefix, "upc3"), self.upc3))
+        params.update(modules_torch_parameters(join_name(prefix, "upc1"), self.upc1))
+        params.update(modules_torch_parameters(join_name(prefix, "upc2"), self.upc2))
+        params.update(modules_torch_parameters(join_name(prefix, "upc3"), self.upc3))
         params.update(self.final_deconv.torch_parameters(join_name(prefix, f"upc3.{len(self.upc3)}")))
         return params
