@@ -18,6 +18,7 @@ killed and resumed reproduces the uninterrupted run.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import signal
@@ -339,6 +340,48 @@ class Trainer:
         return {**batch, **values}
 
     # ------------------------------------------------------------------------------------------- loop
+    @contextlib.contextmanager
+    def _sigterm_handling(self):
+        """SIGTERM sets ``_stop_signal`` (the loops save and stop) while the block runs, if configured."""
+        previous_handler = None
+        if self.config.handle_sigterm:
+            try:
+                previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
+            except ValueError:  # not the main thread: leave signals to the caller
+                previous_handler = None
+        try:
+            yield
+        finally:
+            if previous_handler is not None:
+                signal.signal(signal.SIGTERM, previous_handler)
+            self.summaries.flush()
+
+    def _step(self, batch, step: int, where: str = "", after: str = "") -> Dict[str, float]:
+        """One training step on ``batch`` (the global step before it is ``step``): the losses as floats.
+
+        With the NaN guard, a non-finite loss raises ``NonFiniteLossError`` naming it; ``where`` and ``after``
+        are put before the values and after the closing parenthesis of the message.
+        """
+        loss_tensors = self._train_step(self._with_step_inputs(batch, step))
+        losses = {name: float(value) for name, value in loss_tensors.items()}
+        if self.config.nan_guard:
+            bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
+            if bad:
+                raise NonFiniteLossError(
+                    f"loss {', '.join(bad)} became non-finite at step {step + 1} "
+                    f"({where}{', '.join(f'{n}={losses[n]}' for n in bad)}){after}")
+        return losses
+
+    def _log_step(self, progress: Progress, step: int, losses: Mapping[str, float], report: bool) -> None:
+        """The progress line and ``perf/`` scalars when ``report``; the loss scalars every ``summary_every``."""
+        config = self.config
+        if report:
+            rates = progress.report(step, losses) if self.chief else {}
+            self.summaries.scalars(rates, step, prefix="perf/")
+        summary_every = config.summary_every or config.log_every
+        if config.loss_summaries and summary_every and step % summary_every == 0:
+            self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
+
     def restore(self) -> Optional[str]:
         """Restore the newest checkpoint of ``model_dir`` (if any); returns its path."""
         return self.checkpoints.restore_latest()
@@ -368,15 +411,9 @@ class Trainer:
             print(f"Resumed from {restored} at step {start_step}", flush=True)
         iterator = iter(self._distribute(dataset_fn, start_step))
         progress = Progress(config.num_steps, config.global_batch_size, start_step, config.time_budget_s)
-        previous_handler = None
-        if config.handle_sigterm:
-            try:
-                previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
-            except ValueError:  # not the main thread: leave signals to the caller
-                previous_handler = None
         step, losses, status, saved_at, reported_at = start_step, {}, "completed", None, start_step
         latest_path = restored
-        try:
+        with self._sigterm_handling():
             while step < config.num_steps:
                 try:
                     batch = next(iterator)
@@ -387,24 +424,13 @@ class Trainer:
                     if on_data_error is not None:
                         raise on_data_error(err) from err
                     raise
-                batch = self._with_step_inputs(batch, step)
-                loss_tensors = self._train_step(batch)
+                losses = self._step(batch, step, after=f"; stopped without saving. Last good checkpoint: "
+                                                       f"{latest_path or 'none'}")
                 step += 1
-                losses = {name: float(value) for name, value in loss_tensors.items()}
-                if config.nan_guard:
-                    bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
-                    if bad:
-                        raise NonFiniteLossError(
-                            f"loss {', '.join(bad)} became non-finite at step {step} "
-                            f"({', '.join(f'{n}={losses[n]}' for n in bad)}); stopped without saving. "
-                            f"Last good checkpoint: {latest_path or 'none'}")
-                if config.log_every and (step % config.log_every == 0 or step == config.num_steps):
-                    rates = progress.report(step, losses) if self.chief else {}
-                    self.summaries.scalars(rates, step, prefix="perf/")
+                report = bool(config.log_every) and (step % config.log_every == 0 or step == config.num_steps)
+                self._log_step(progress, step, losses, report)
+                if report:
                     reported_at = step
-                summary_every = config.summary_every or config.log_every
-                if summary_every and step % summary_every == 0:
-                    self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
                 if config.video_every and video_batch is not None and step % config.video_every == 0:
                     self.write_videos(video_batch, step)
                 if config.checkpoint_every and step % config.checkpoint_every == 0:
@@ -422,10 +448,6 @@ class Trainer:
                 latest_path = self.checkpoints.save(step) or latest_path
             if config.log_every and reported_at != step and self.chief:
                 progress.report(step, losses)  # where the run stopped between two reports
-        finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGTERM, previous_handler)
-            self.summaries.flush()
         if status == "preempted" and self.chief:
             print(f"Stopped by signal {self._stop_signal} at step {step}; checkpoint {latest_path}", flush=True)
         return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
@@ -457,73 +479,53 @@ class Trainer:
         start_step = int(self.step.numpy())
         total = num_epochs * steps_per_epoch if steps_per_epoch else config.num_steps
         progress = Progress(total, config.global_batch_size, start_step, config.time_budget_s)
-        previous_handler = None
-        if config.handle_sigterm:
-            try:
-                previous_handler = signal.signal(signal.SIGTERM, self._on_signal)
-            except ValueError:
-                previous_handler = None
         step, losses, status = start_step, {}, "completed"
         epoch = start_epoch
         try:
-            for epoch in range(start_epoch, num_epochs):
-                self.current_epoch, self.step_in_epoch = epoch, 0
-                if before_epoch is not None:
-                    before_epoch(self, epoch)
-                sums: Dict[str, float] = {}
-                iterator = iter(self.strategy.distribute_datasets_from_function(
-                    lambda context, epoch=epoch: dataset_fn(context, epoch)))
-                while True:
-                    try:
-                        batch = next(iterator)
-                    except (StopIteration, tf.errors.OutOfRangeError):
-                        break
-                    batch = self._with_step_inputs(batch, step)
-                    loss_tensors = self._train_step(batch)
-                    step += 1
-                    self.step_in_epoch += 1
-                    losses = {name: float(value) for name, value in loss_tensors.items()}
-                    if config.nan_guard:
-                        bad = sorted(name for name, value in losses.items() if not math.isfinite(value))
-                        if bad:
-                            raise NonFiniteLossError(
-                                f"loss {', '.join(bad)} became non-finite at step {step} (epoch {epoch}: "
-                                f"{', '.join(f'{n}={losses[n]}' for n in bad)})")
-                    for name, value in losses.items():
-                        sums[name] = sums.get(name, 0.0) + value
-                    if config.log_every and step % config.log_every == 0:
-                        rates = progress.report(step, losses) if self.chief else {}
-                        self.summaries.scalars(rates, step, prefix="perf/")
-                    summary_every = config.summary_every or config.log_every
-                    if config.loss_summaries and summary_every and step % summary_every == 0:
-                        self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
-                    for hook in hooks:
-                        hook(self, step, losses)
+            with self._sigterm_handling():
+                for epoch in range(start_epoch, num_epochs):
+                    self.current_epoch, self.step_in_epoch = epoch, 0
+                    if before_epoch is not None:
+                        before_epoch(self, epoch)
+                    sums: Dict[str, float] = {}
+                    iterator = iter(self.strategy.distribute_datasets_from_function(
+                        lambda context, epoch=epoch: dataset_fn(context, epoch)))
+                    while True:
+                        try:
+                            batch = next(iterator)
+                        except (StopIteration, tf.errors.OutOfRangeError):
+                            break
+                        losses = self._step(batch, step, where=f"epoch {epoch}: ")
+                        step += 1
+                        self.step_in_epoch += 1
+                        for name, value in losses.items():
+                            sums[name] = sums.get(name, 0.0) + value
+                        self._log_step(progress, step, losses,
+                                       report=bool(config.log_every) and step % config.log_every == 0)
+                        for hook in hooks:
+                            hook(self, step, losses)
+                        if self._stop_signal is not None:
+                            break
                     if self._stop_signal is not None:
+                        status = "preempted"
+                        if on_interrupt is not None:
+                            on_interrupt(self, epoch, None)
                         break
-                if self._stop_signal is not None:
-                    status = "preempted"
-                    if on_interrupt is not None:
-                        on_interrupt(self, epoch, None)
-                    break
-                if self.step_in_epoch == 0:
-                    raise ValueError(f"epoch {epoch} has no training batch: the training data yields fewer "
-                                     f"examples than the global batch size {config.global_batch_size}")
-                self.epoch.assign(epoch + 1)
-                mean_losses = {name: total / self.step_in_epoch for name, total in sums.items()}
-                if after_epoch is not None:
-                    after_epoch(self, epoch, mean_losses)
-                if config.time_budget_s is not None and progress.elapsed() >= config.time_budget_s:
-                    status = "time_budget"
-                    break
+                    if self.step_in_epoch == 0:
+                        raise ValueError(f"epoch {epoch} has no training batch: the training data yields fewer "
+                                         f"examples than the global batch size {config.global_batch_size}")
+                    self.epoch.assign(epoch + 1)
+                    mean_losses = {name: total / self.step_in_epoch for name, total in sums.items()}
+                    if after_epoch is not None:
+                        after_epoch(self, epoch, mean_losses)
+                    if config.time_budget_s is not None and progress.elapsed() >= config.time_budget_s:
+                        status = "time_budget"
+                        break
         except (Exception, KeyboardInterrupt) as error:
             if on_interrupt is not None:
                 on_interrupt(self, epoch, error)
             raise
         finally:
-            if previous_handler is not None:
-                signal.signal(signal.SIGTERM, previous_handler)
-            self.summaries.flush()
             self.current_epoch = None
         return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
                            checkpoint=None)
