@@ -30,7 +30,10 @@ setup(
         "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel"],
         "torch": ["torch"],
     },
-    package_data={"vidpred_tf.models.mspred": ["configs/*.json"]},
+    # Presets (vidpred_tf/presets/NAME/: preset.json, manifest, weights, flagfile, curve, metrics) are data
+    # folders of the vidpred_tf.presets package; listed here so that wheels and non-editable installs carry them.
+    package_data={"vidpred_tf.models.mspred": ["configs/*.json"],
+                  "vidpred_tf.presets": ["*/*.json", "*/*.h5", "*/*.flags", "*/*.png"]},
     include_package_data=True,
     entry_points={"console_scripts": [
         "vidpred=vidpred_tf.commands.main:run",

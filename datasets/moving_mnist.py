@@ -17,6 +17,9 @@ try:
 except ModuleNotFoundError:  # run from a checkout without `pip install -e .`
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from vidpred_tf.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()  # before vidpred_tf.data imports TensorFlow: no C++ start-up lines
 from vidpred_tf.data import mnist_digits, moving_mnist  # noqa: E402
 
 OUT_DIR = flags.DEFINE_string("out_dir", None, "directory for moving_mnist-{train,test}-*.tfrecord", required=True)

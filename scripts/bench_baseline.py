@@ -15,6 +15,8 @@ import sys
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -62,6 +64,7 @@ def _check_flags():
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     encoder, lstm = _check_flags()

@@ -8,7 +8,9 @@ import os
 import pathlib
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# The suite is CPU-only on every host: a GPU of the host (or a user's CUDA_VISIBLE_DEVICES) would change which
+# device the one-device tests run on and their float rounding.
+os.environ["CUDA_VISIBLE_DEVICES"] = ""
 
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402

@@ -28,7 +28,7 @@ MSPRED_TINY = ["--batch_size", "2", "--context", "3", "--num_preds", "2", "--num
                "--latent_hidden_dim", "4", "--jit_compile", "off"]
 
 
-def _run(script, args, timeout=300):
+def _run(script, args, timeout=600):
     return subprocess.run([sys.executable, script, *args], capture_output=True, text=True, env=ENV,
                           timeout=timeout, cwd=str(REPO))
 
@@ -47,7 +47,7 @@ def reports(tmp_path_factory):
     results = {}
     for name, process in processes.items():
         try:
-            stdout, stderr = process.communicate(timeout=300)
+            stdout, stderr = process.communicate(timeout=600)  # three at once on 2 cores, one compiling XLA
         except subprocess.TimeoutExpired:
             for other in processes.values():
                 other.kill()

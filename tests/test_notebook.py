@@ -1,5 +1,6 @@
-"""notebooks/predict.ipynb runs top to bottom with nbclient on a tiny checkpoint trained here, and shows the frames,
-the GIF and the metric plot inline."""
+"""notebooks/predict.ipynb runs top to bottom with nbclient on a tiny preset made here (a checkpoint trained here,
+exported with the preset tool, found through $VIDPRED_PRESETS_DIR), and shows the preset's training curve, the
+frames, the GIF and the metric plot inline."""
 
 import base64
 import json
@@ -8,7 +9,8 @@ import pathlib
 
 import numpy as np
 import pytest
-import tensorflow as tf
+
+from tiny_preset import NAME, VERSION, make_tiny_preset
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -16,29 +18,14 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOK = pathlib.Path(__file__).resolve().parent.parent / "notebooks" / "predict.ipynb"
 
 
-def train_tiny_baseline(directory):
-    from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
-    from vidpred_tf.models.baseline.inference import write_baseline_manifest
-    from vidpred_tf.models.baseline.task import NextFrameTask
-    from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
-
-    config = ConvLSTMConfig(image_size=16, context_frames=3, encoder_filters=(4,), lstm_filters=(4,))
-    write_baseline_manifest(directory, config, horizon=4)
-    videos = np.random.default_rng(0).random((8, 7, 16, 16, 1)).astype("float32")
-    trainer = Trainer(NextFrameTask(config, num_frames=7),
-                      TrainerConfig(model_dir=str(directory), num_steps=3, global_batch_size=4, checkpoint_every=3,
-                                    log_every=10), make_strategy("one_device"))
-    trainer.fit(lambda context: tf.data.Dataset.from_tensor_slices({"images": videos}).repeat().batch(4))
-
-
-def test_predict_notebook_runs_on_a_tiny_checkpoint(tmp_path, monkeypatch):
-    checkpoint = tmp_path / "ckpt"
-    train_tiny_baseline(checkpoint)
+def test_predict_notebook_runs_on_a_tiny_preset(tmp_path, monkeypatch):
+    preset = make_tiny_preset(tmp_path / "presets", tmp_path)
     video = tmp_path / "clip.npy"
     frames = np.random.default_rng(1).integers(0, 256, (9, 24, 24, 3), dtype=np.uint8)
     np.save(video, frames)
     out = tmp_path / "notebook_out"
-    monkeypatch.setenv("VIDPRED_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("VIDPRED_PRESETS_DIR", str(tmp_path / "presets"))
+    monkeypatch.setenv("VIDPRED_CHECKPOINT", f"preset:{NAME}")
     monkeypatch.setenv("VIDPRED_INPUT", str(video))
     monkeypatch.setenv("VIDPRED_OUTPUT_DIR", str(out))
 
@@ -52,12 +39,17 @@ def test_predict_notebook_runs_on_a_tiny_checkpoint(tmp_path, monkeypatch):
 
     outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
     mimes = [mime for output in outputs for mime in output.get("data", {})]
-    assert mimes.count("image/png") >= 2, mimes  # the frame grid and the metric plot
+    assert mimes.count("image/png") >= 3, mimes  # the training curve, the frame grid and the metric plot
     assert "image/gif" in mimes
     text = "".join(output.get("text", "") for output in outputs)
     assert "9 frames of 24x24x3" in text and str(out / "prediction.gif") in text
+    assert f"preset {NAME} {VERSION} ({preset}): tiny ConvLSTM of the tests" in text
+    assert "test metrics on 8 sequences: {'mse': " in text and "trained by the flags: --model=convlstm" in text
+    curve = [output for output in outputs if "image/png" in output.get("data", {})][0]
+    assert base64.b64decode(curve["data"]["image/png"]) == (preset / "training_curve.png").read_bytes()
     description = [output for output in outputs if output.output_type == "execute_result"][0]
     assert "'paper': 'baseline'" in description["data"]["text/plain"]
+    assert f"'checkpoint': '{preset / (NAME + '.weights.h5')}'" in description["data"]["text/plain"]
 
     summary = json.loads((out / "prediction.json").read_text())
     assert (summary["context_frames"], summary["horizon"], summary["truth_frames"]) == (3, 4, 4)

@@ -88,15 +88,22 @@ def test_mirrored_two_replicas_match_one_device(tmp_path, clip_norm, mirrored_tw
         np.testing.assert_allclose(g2, g1, rtol=1e-5, atol=1e-7)
 
 
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _free_ports(count):
+    """``count`` distinct free ports: all sockets stay bound until every port is chosen, so two calls cannot
+    return the same one."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
 
 
 def test_multi_worker_two_processes_only_chief_writes(tmp_path):
     model_dir = str(tmp_path / "run")
-    workers = [f"127.0.0.1:{_free_port()}", f"127.0.0.1:{_free_port()}"]
+    workers = [f"127.0.0.1:{port}" for port in _free_ports(2)]
     processes = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
@@ -104,7 +111,9 @@ def test_multi_worker_two_processes_only_chief_writes(tmp_path):
             [sys.executable, TINY_TRAIN, "--model_dir", model_dir, "--num_steps", "4", "--checkpoint_every", "2",
              "--strategy", "multi_worker", "--global_batch_size", "4"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "TF_CONFIG": tf_config}))
+            # A proxy of the host must not see the workers' loopback gRPC traffic.
+            env={**os.environ, "TF_CONFIG": tf_config, "no_proxy": "127.0.0.1,localhost",
+                 "NO_PROXY": "127.0.0.1,localhost"}))
     outputs = []
     for process in processes:
         stdout, stderr = process.communicate(timeout=300)

@@ -16,11 +16,17 @@ import sys
 from absl import app, flags, logging
 
 from vidpred_tf.fileio import write_json
+from vidpred_tf.quiet import import_tensorflow_quietly
 
 flags.DEFINE_string("out", "demo_out", "Output directory.")
-flags.DEFINE_enum("model", "convlstm", ["convlstm", "e3d_lstm"],
-                  "convlstm: the ConvLSTM encoder-decoder baseline; e3d_lstm: a small E3D-LSTM (2-D Eidetic cell, "
+flags.DEFINE_enum("model", "dna", ["dna", "convlstm", "e3d_lstm"],
+                  "dna: a ConvLSTM predicting per-pixel motion kernels applied to the last frame (Finn et al.'s DNA); "
+                  "convlstm: the ConvLSTM encoder-decoder baseline drawing pixels; e3d_lstm: a small E3D-LSTM (2-D Eidetic cell, "
                   "3-D encoder/decoder, patch 4, one 64-channel layer) trained with the E3D study's loss and Adam.")
+flags.DEFINE_string("init_from", "preset:mmnist_dna",
+                    "Start from these weights: a preset (preset:NAME, see `vidpred list presets`) or a checkpoint "
+                    "directory of the same model and configuration; '' trains from scratch. A run resumes from its "
+                    "own checkpoints in --out first.")
 flags.DEFINE_float("minutes", 3.0, "Training time budget in minutes.")
 flags.DEFINE_integer("max_steps", 100000, "Upper bound on training steps (the time budget usually ends first).")
 flags.DEFINE_integer("num_train", 1000, "Training sequences to generate.")
@@ -57,16 +63,51 @@ def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: in
     return files
 
 
+def _initial_weights(init_from: str, model: str, config) -> "tuple[str | None, str | None]":
+    """``(weights file, description)`` of ``--init_from`` for the baseline ``config``, or ``(None, None)`` for
+    training from scratch. ``ValueError`` naming the flag when it names another model or configuration."""
+    import dataclasses
+
+    from vidpred_tf import inference, presets
+
+    if not init_from:
+        return None, None
+    if presets.is_preset_spec(init_from):
+        folder = presets.resolve_preset(init_from)
+        info = presets.read_preset_json(folder)
+        described = (f"preset {info['name']} {info['version']} ({info.get('description', '')}; "
+                     f"trained by {folder / info['flagfile']})" if info.get("flagfile") else
+                     f"preset {info['name']} {info['version']}")
+    else:
+        folder, described = init_from, f"checkpoint {init_from}"
+    manifest = inference.read_manifest(folder)
+    if manifest is None:
+        raise ValueError(f"--init_from={init_from}: no {inference.MANIFEST_NAME} in {folder}")
+    wanted = json.loads(json.dumps(dataclasses.asdict(config)))
+    if manifest["paper"] != "baseline" or manifest["model_name"] != model or manifest["config"] != wanted:
+        raise ValueError(f"--init_from={init_from}: holds {manifest['paper']}/{manifest['model_name']} with config "
+                         f"{manifest['config']}, not --model={model} with {wanted}; pass --init_from='' to train "
+                         f"from scratch")
+    checkpoint = inference.resolve_checkpoint(folder)  # a preset's .weights.h5, or a trainer checkpoint
+    return checkpoint, described
+
+
 def make_task(model: str, *, image_size: int, context_frames: int, seq_length: int, learning_rate: float,
-              per_replica_batch: int, seed: int):
-    """The demo's Task for ``--model``."""
-    if model == "convlstm":
+              per_replica_batch: int, seed: int, init_from: str = ""):
+    """The demo's Task for ``--model``, and what its initial weights are (``None``: from scratch)."""
+    if model in ("convlstm", "dna"):
         from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
+        from vidpred_tf.models.baseline.dna import DNAConfig
         from vidpred_tf.models.baseline.task import NextFrameTask
 
-        return NextFrameTask(ConvLSTMConfig(image_size=image_size, context_frames=context_frames),
-                             num_frames=seq_length, learning_rate=learning_rate)
+        config = (DNAConfig if model == "dna" else ConvLSTMConfig)(image_size=image_size,
+                                                                    context_frames=context_frames)
+        weights, described = _initial_weights(init_from, model, config)
+        return NextFrameTask(config, num_frames=seq_length, learning_rate=learning_rate,
+                             init_weights=weights), described
     if model == "e3d_lstm":
+        if init_from:
+            raise ValueError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass --init_from=''")
         from vidpred_tf.models.e3d.config import E3DConfig
         from vidpred_tf.models.e3d.sampling import SamplingConfig
         from vidpred_tf.models.e3d.task import E3DTask
@@ -77,13 +118,13 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
         # model its own predictions, as at test time.
         sampling = SamplingConfig(batch_size=per_replica_batch, total_length=seq_length, input_length=context_frames,
                                   img_width=image_size, patch_size=4, scheduled_sampling=False)
-        return E3DTask(config, sampling, learning_rate, seed=seed)
+        return E3DTask(config, sampling, learning_rate, seed=seed), None
     raise ValueError(f"--model={model!r}: choose convlstm or e3d_lstm")
 
 
 def write_model_manifest(train_dir: str, model: str, task, horizon: int) -> str:
     """``vidpred_model.json`` beside the checkpoints, so that ``vidpred predict`` can rebuild the model."""
-    if model == "convlstm":
+    if model in ("convlstm", "dna"):
         from vidpred_tf.models.baseline.inference import write_baseline_manifest
 
         return write_baseline_manifest(train_dir, task.config, horizon)
@@ -92,10 +133,10 @@ def write_model_manifest(train_dir: str, model: str, task, horizon: int) -> str:
     return write_e3d_manifest(train_dir, task.config)
 
 
-def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: int = 100000, num_train: int = 1000,
+def run_demo(out: str, minutes: float, *, model: str = "dna", max_steps: int = 100000, num_train: int = 1000,
              num_test: int = 128, batch_size: int = 16, context_frames: int = 10, seq_length: int = 20,
              num_digits: int = 2, learning_rate: float = 1e-3, seed: int = 0, strategy_name: str = "auto",
-             jit_compile: bool = False) -> dict:
+             jit_compile: bool = False, init_from: str = "") -> dict:
     """Run the demo and return what it writes to ``metrics.json``."""
     import numpy as np
 
@@ -112,14 +153,15 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
     files = _prepare_data(os.path.join(out, "data"), data_config, num_train, num_test, seed)
 
     strategy = make_strategy(strategy_name)
-    task = make_task(model, image_size=data_config.image_size, context_frames=context_frames,
-                     seq_length=seq_length, learning_rate=learning_rate,
-                     per_replica_batch=batch_size // strategy.num_replicas_in_sync, seed=seed)
+    task, initialised_from = make_task(
+        model, image_size=data_config.image_size, context_frames=context_frames, seq_length=seq_length,
+        learning_rate=learning_rate, per_replica_batch=batch_size // strategy.num_replicas_in_sync, seed=seed,
+        init_from=init_from)
     train_dir = os.path.join(out, "train", model)
     trainer = Trainer(task, TrainerConfig(
         model_dir=train_dir, num_steps=max_steps, global_batch_size=batch_size, seed=seed,
-        checkpoint_every=500, log_every=25 if model == "convlstm" else 2,
-        video_every=250 if model == "convlstm" else 10, time_budget_s=60.0 * minutes,
+        checkpoint_every=500, log_every=2 if model == "e3d_lstm" else 25,
+        video_every=10 if model == "e3d_lstm" else 250, time_budget_s=60.0 * minutes,
         jit_compile=jit_compile), strategy)
     manifest = write_model_manifest(train_dir, model, task, seq_length - context_frames) if trainer.chief else None
 
@@ -130,7 +172,8 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         lambda context: read_tfrecords(files["train"], extra_keys=[], input_context=context,
                                        shuffle_files=True, seed=seed),
         batch_size, seed=seed, shuffle_buffer=num_train)
-    print(f"Training {task.name} on {strategy.num_replicas_in_sync} replica(s) for up to {minutes:g} min "
+    start = f"starting from {initialised_from}" if initialised_from else "from scratch"
+    print(f"Training {task.name} ({start}) on {strategy.num_replicas_in_sync} replica(s) for up to {minutes:g} min "
           f"(TensorBoard: tensorboard --logdir {train_dir})", flush=True)
     result = trainer.fit(dataset_fn, video_batch={"images": test_batches[0]["images"][:4]},
                          on_data_error=lambda err: error_naming_file(err, files["train"]))
@@ -179,6 +222,7 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         "copy_last_ssim_tf": mean(copy_scores["ssim_tf"]),
         "mse_convention": "mean per pixel over the predicted frames, images in [0, 1]",
         "per_timestep": {"model": metrics.summarize(model_scores), "copy_last": metrics.summarize(copy_scores)},
+        "initialised_from": initialised_from,
         "train_steps": result.step,
         "train_status": result.status,
         "train_seconds": result.elapsed_s,
@@ -194,13 +238,19 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
         "seed": seed,
     }
     write_json(os.path.join(out, "metrics.json"), report)
-    better = "beats" if report["model_mse"] < report["copy_last_mse"] else "does NOT beat"
-    print(f"\nTrained {result.step} steps ({result.status}, {result.elapsed_s:.0f} s).\n"
-          f"Test MSE per pixel over {seq_length - context_frames} predicted frames of {len(truth)} sequences: "
-          f"model {report['model_mse']:.5f} vs copy-last-frame {report['copy_last_mse']:.5f} "
-          f"(the model {better} the baseline)\n"
-          f"PSNR {report['model_psnr']:.2f} vs {report['copy_last_psnr']:.2f} dB, "
-          f"SSIM(tf) {report['model_ssim_tf']:.4f} vs {report['copy_last_ssim_tf']:.4f}\n"
+    better_mse = report["model_mse"] < report["copy_last_mse"]
+    better_ssim = report["model_ssim_tf"] > report["copy_last_ssim_tf"]
+    verdict = {(True, True): "the model beats the baseline on MSE and SSIM",
+               (True, False): "the model beats the baseline on MSE only, NOT on SSIM",
+               (False, True): "the model beats the baseline on SSIM only, NOT on MSE",
+               (False, False): "the model does NOT beat the baseline"}[better_mse, better_ssim]
+    origin = (f"loaded {initialised_from}, then trained {result.step} steps here" if initialised_from else
+              f"trained from scratch for {result.step} steps")
+    print(f"\nModel {model}: {origin} ({result.status}, {result.elapsed_s:.0f} s).\n"
+          f"Test over {seq_length - context_frames} predicted frames of {len(truth)} sequences, model vs "
+          f"copy-last-frame: MSE per pixel {report['model_mse']:.5f} vs {report['copy_last_mse']:.5f}, "
+          f"SSIM(tf) {report['model_ssim_tf']:.4f} vs {report['copy_last_ssim_tf']:.4f}, "
+          f"PSNR {report['model_psnr']:.2f} vs {report['copy_last_psnr']:.2f} dB: {verdict}\n"
           f"Checkpoint: {result.checkpoint}\n"
           f"Predict any video with it: vidpred predict --checkpoint {train_dir} --input VIDEO\n"
           f"Videos: {os.path.join(out, 'videos')}\n"
@@ -212,17 +262,18 @@ def run_demo(out: str, minutes: float, *, model: str = "convlstm", max_steps: in
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress line
     run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
              num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
              seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,
-             seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile)
+             seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile,
+             init_from=FLAGS.init_from if FLAGS.model != "e3d_lstm" or FLAGS["init_from"].present else "")
 
 
 def run():
     """Console-script entry point."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     app.run(main, argv=sys.argv)
 
 

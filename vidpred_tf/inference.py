@@ -77,6 +77,20 @@ class Predictor(abc.ABC):
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
         """``context`` float32 (B, Tc, H, W, C) in [0, 1] -> predicted frames float32 (B, horizon, H, W, C)."""
 
+    @property
+    def keras_model(self):
+        """The Keras model that holds the checkpoint's weights (what ``vidpred_tf.presets.export`` saves), or
+        ``None``. Found as the adapter's ``_model`` (baseline, e3d) or ``model`` (mspred) unless set explicitly."""
+        explicit = self.__dict__.get("_keras_model")
+        if explicit is not None:
+            return explicit
+        model = getattr(self, "_model", None)
+        return getattr(self, "model", None) if model is None else model
+
+    @keras_model.setter
+    def keras_model(self, model) -> None:
+        self.__dict__["_keras_model"] = model
+
     def describe(self) -> dict:
         """What the predictor is, as JSON-ready data."""
         return {"paper": self.paper, "model_name": self.model_name, "checkpoint": str(self.checkpoint),
@@ -116,9 +130,12 @@ def import_adapters() -> Dict[str, LoaderEntry]:
 
 
 def load_predictor(path) -> Predictor:
-    """The predictor of a checkpoint file or prefix, or of a directory of checkpoints; tries the detectors of
-    the registered adapters in order. ``InputError`` when the path does not exist or no adapter knows it."""
-    path = pathlib.Path(os.fspath(path))
+    """The predictor of a checkpoint file or prefix, a directory of checkpoints, or a preset (``preset:NAME``,
+    ``preset:NAME@VERSION``: :mod:`vidpred_tf.presets`); tries the detectors of the registered adapters in order.
+    ``InputError`` when the path does not exist, the preset is unknown or no adapter knows it."""
+    from vidpred_tf.presets import is_preset_spec, resolve_preset
+
+    path = resolve_preset(path) if is_preset_spec(path) else pathlib.Path(os.fspath(path))
     exists = path.exists() or pathlib.Path(str(path) + ".index").exists()
     if not exists:
         raise InputError(f"checkpoint {path} does not exist")

@@ -25,6 +25,8 @@ import sys
 
 from absl import app, flags, logging
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 # ------------------------------------------------------------------- the original's flags (same names/defaults)
 flags.DEFINE_string("train_data_paths", "", "train data paths (comma-separated).")
 flags.DEFINE_string("valid_data_paths", "", "validation data paths (comma-separated).")
@@ -198,6 +200,7 @@ def _evaluate(predict, dataset, num_towers: int, save_name, summaries=None, step
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     _towers_on_cpu(FLAGS.n_gpu)

@@ -16,6 +16,8 @@ import sys
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Directory (under experiments/) where the experiment folder will be "
                     "created.", short_name="d")
 flags.DEFINE_string("name", None, "Name to give to the experiment (default: experiment_<timestamp>).")
@@ -26,6 +28,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from vidpred_tf.models.mspred.experiment import create_experiment

@@ -24,6 +24,8 @@ import sys
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory (relative paths are taken under "
                     "experiments/; a leading experiments/ is stripped).", short_name="d")
 flags.DEFINE_string("checkpoint", None, "Checkpoint in <exp>/models/ with pretrained parameters to load.")
@@ -37,6 +39,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from vidpred_tf.models.mspred import checkpoints

@@ -20,6 +20,8 @@ import os
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory", short_name="d")
 flags.DEFINE_string("checkpoint", None, "Checkpoint with pretrained parameters to load (a file in <exp>/models/)")
 flags.DEFINE_integer("n_samples_per_seq", 1, "Number of samples to take from each sequence during evaluation",
@@ -39,6 +41,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     del argv
     from vidpred_tf.models.mspred import evaluation
     from vidpred_tf.models.mspred.experiment import Logger, resolve_exp_directory

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory", short_name="d")
 flags.DEFINE_string("checkpoint", None, "Checkpoint with pretrained parameters to load (a file in <exp>/models/)")
 flags.DEFINE_integer("num_imgs", 5, "Number of images to save")
@@ -25,6 +27,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     del argv
     if FLAGS.num_imgs <= 0:
         raise app.UsageError(f"'--num_imgs' must be > 0. Given value was {FLAGS.num_imgs}...")

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory", short_name="d")
 flags.DEFINE_string("checkpoint_name", None, "Name of the checkpoint that was evaluated. For instance: "
                     "'checkpoint_epoch_100.pth'")
@@ -20,6 +22,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     del argv
     from vidpred_tf.models.mspred.evaluation import process_metrics_dir
     from vidpred_tf.models.mspred.experiment import resolve_exp_directory

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory", short_name="d")
 flags.DEFINE_string("checkpoint", None, "Checkpoint whose figures to assemble")
 flags.DEFINE_integer("num_imgs", 5, "Unused (the number of saved sequences decides)")
@@ -20,6 +22,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     del argv
     if FLAGS.num_imgs <= 0:
         raise app.UsageError(f"'--num_imgs' must be > 0. Given value was {FLAGS.num_imgs}...")

@@ -14,6 +14,8 @@ import sys
 
 from absl import app, flags
 
+from vidpred_tf.quiet import import_tensorflow_quietly
+
 flags.DEFINE_string("exp_directory", None, "Path to the experiment directory.", short_name="d")
 flags.DEFINE_string("checkpoint", None, "Accepted and ignored (the original's shared parser).")
 flags.DEFINE_boolean("resume_training", False, "Accepted and ignored (the original's shared parser).")
@@ -22,6 +24,7 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     from vidpred_tf.models.mspred.experiment import aux_update_exp_params, resolve_exp_directory

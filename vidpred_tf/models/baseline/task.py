@@ -1,4 +1,5 @@
-"""The training task of the ConvLSTM baseline: next-frame MSE over every predicted frame."""
+"""The training task of the baseline models (ConvLSTM, ConvLSTM with DNA kernels): next-frame MSE over every
+predicted frame."""
 
 from __future__ import annotations
 
@@ -6,26 +7,45 @@ import keras
 from keras import ops
 
 from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig, ConvLSTMPredictor
+from vidpred_tf.models.baseline.dna import DNAConfig, DNAPredictor
+from vidpred_tf.training.checkpoint import restore_model_weights
 from vidpred_tf.training.task import OptimizerSpec, Task
+
+
+# The baseline models by configuration type, with the Keras name their checkpoints carry.
+MODELS = {ConvLSTMConfig: (ConvLSTMPredictor, "convlstm_predictor"), DNAConfig: (DNAPredictor, "dna_predictor")}
+
+
+def build_baseline_model(config, num_frames: int) -> keras.Model:
+    """The built baseline model of ``config`` (a :class:`ConvLSTMConfig` or :class:`DNAConfig`) for sequences of
+    ``num_frames`` frames."""
+    model_class, name = MODELS[type(config)]
+    model = model_class(config, name=name)
+    model.build((None, num_frames, config.image_size, config.image_size, config.channels))
+    return model
 
 
 class NextFrameTask(Task):
     """Adam on the mean squared error of all ``T-1`` next-frame predictions (context and future)."""
 
-    name = "convlstm_baseline"
-
-    def __init__(self, config: ConvLSTMConfig, num_frames: int, learning_rate: float = 1e-3,
-                 clip_norm: float | None = None, optimizer: str = "adam"):
+    def __init__(self, config: ConvLSTMConfig | DNAConfig, num_frames: int, learning_rate: float = 1e-3,
+                 clip_norm: float | None = None, optimizer: str = "adam", init_weights: str | None = None):
+        """``init_weights``: a ``.weights.h5`` file (a preset's) or a trainer checkpoint prefix loaded into the
+        freshly built model; a resumed run restores its own checkpoint over it."""
         self.config = config
+        self.init_weights = init_weights
         self.num_frames = num_frames
         self.learning_rate = learning_rate
         self.clip_norm = clip_norm
         self.optimizer = optimizer
+        self.name = {ConvLSTMConfig: "convlstm_baseline", DNAConfig: "dna_baseline"}[type(config)]
 
     def build_model(self) -> keras.Model:
-        model = ConvLSTMPredictor(self.config, name="convlstm_predictor")
-        size, channels = self.config.image_size, self.config.channels
-        model.build((None, self.num_frames, size, size, channels))
+        model = build_baseline_model(self.config, self.num_frames)
+        if self.init_weights and self.init_weights.endswith(".weights.h5"):
+            model.load_weights(self.init_weights)
+        elif self.init_weights:
+            restore_model_weights(model, self.init_weights)
         return model
 
     def build_optimizers(self, model):
