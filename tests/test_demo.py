@@ -51,3 +51,16 @@ def test_demo_end_to_end_beats_copy_last(tmp_path):
                            env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
     assert again.returncode == 0, again.stderr[-3000:]
     assert "Reusing Moving MNIST" in again.stdout and "Resumed from" in again.stdout
+
+
+def test_init_from_another_model_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "demo"
+    # The default --init_from is the DNA preset: it cannot start the ConvLSTM.
+    process = subprocess.run([sys.executable, "-m", "vidpred_tf.demo", "--out", str(out), "--model", "convlstm"],
+                             capture_output=True, text=True, timeout=300)
+    assert process.returncode == 2, process.stderr[-2000:]
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    assert lines[0].startswith("vidpred demo: error: --init_from=preset:mmnist_dna: holds baseline/dna")
+    assert "--init_from=''" in lines[0]
+    assert not out.exists()

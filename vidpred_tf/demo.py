@@ -65,7 +65,7 @@ def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: in
 
 def _initial_weights(init_from: str, model: str, config) -> "tuple[str | None, str | None]":
     """``(weights file, description)`` of ``--init_from`` for the baseline ``config``, or ``(None, None)`` for
-    training from scratch. ``ValueError`` naming the flag when it names another model or configuration."""
+    training from scratch. ``InputError`` naming the flag when it names another model or configuration."""
     import dataclasses
 
     from vidpred_tf import inference, presets
@@ -82,10 +82,10 @@ def _initial_weights(init_from: str, model: str, config) -> "tuple[str | None, s
         folder, described = init_from, f"checkpoint {init_from}"
     manifest = inference.read_manifest(folder)
     if manifest is None:
-        raise ValueError(f"--init_from={init_from}: no {inference.MANIFEST_NAME} in {folder}")
+        raise inference.InputError(f"--init_from={init_from}: no {inference.MANIFEST_NAME} in {folder}")
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
     if manifest["paper"] != "baseline" or manifest["model_name"] != model or manifest["config"] != wanted:
-        raise ValueError(f"--init_from={init_from}: holds {manifest['paper']}/{manifest['model_name']} with config "
+        raise inference.InputError(f"--init_from={init_from}: holds {manifest['paper']}/{manifest['model_name']} with config "
                          f"{manifest['config']}, not --model={model} with {wanted}; pass --init_from='' to train "
                          f"from scratch")
     checkpoint = inference.resolve_checkpoint(folder)  # a preset's .weights.h5, or a trainer checkpoint
@@ -107,7 +107,9 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
                              init_weights=weights), described
     if model == "e3d_lstm":
         if init_from:
-            raise ValueError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass --init_from=''")
+            from vidpred_tf.inference import InputError
+
+            raise InputError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass --init_from=''")
         from vidpred_tf.models.e3d.config import E3DConfig
         from vidpred_tf.models.e3d.sampling import SamplingConfig
         from vidpred_tf.models.e3d.task import E3DTask
@@ -148,15 +150,15 @@ def run_demo(out: str, minutes: float, *, model: str = "dna", max_steps: int = 1
 
     if not 0 < context_frames < seq_length:
         raise ValueError(f"--context_frames={context_frames} must lie in (0, --seq_length={seq_length})")
-    os.makedirs(out, exist_ok=True)
     data_config = MovingMNISTConfig(num_digits=num_digits, seq_length=seq_length)
-    files = _prepare_data(os.path.join(out, "data"), data_config, num_train, num_test, seed)
-
     strategy = make_strategy(strategy_name)
+    # The task first: --init_from is checked before anything is written.
     task, initialised_from = make_task(
         model, image_size=data_config.image_size, context_frames=context_frames, seq_length=seq_length,
         learning_rate=learning_rate, per_replica_batch=batch_size // strategy.num_replicas_in_sync, seed=seed,
         init_from=init_from)
+    os.makedirs(out, exist_ok=True)
+    files = _prepare_data(os.path.join(out, "data"), data_config, num_train, num_test, seed)
     train_dir = os.path.join(out, "train", model)
     trainer = Trainer(task, TrainerConfig(
         model_dir=train_dir, num_steps=max_steps, global_batch_size=batch_size, seed=seed,
@@ -265,11 +267,18 @@ def main(argv):
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress line
-    run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
-             num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
-             seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,
-             seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile,
-             init_from=FLAGS.init_from if FLAGS.model != "e3d_lstm" or FLAGS["init_from"].present else "")
+    from vidpred_tf.inference import InputError
+
+    # e3d_lstm trains from scratch unless --init_from is given for it explicitly.
+    init_from = FLAGS.init_from if FLAGS.model != "e3d_lstm" or FLAGS["init_from"].present else ""
+    try:
+        run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
+                 num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
+                 seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,
+                 seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile, init_from=init_from)
+    except InputError as err:  # a flag that names the wrong weights: one line, before any training
+        print(f"vidpred demo: error: {err}", file=sys.stderr)
+        sys.exit(2)
 
 
 def run():
