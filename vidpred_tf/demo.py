@@ -20,9 +20,10 @@ from vidpred_tf.quiet import import_tensorflow_quietly
 
 flags.DEFINE_string("out", "demo_out", "Output directory.")
 flags.DEFINE_enum("model", "dna", ["dna", "convlstm", "e3d_lstm"],
-                  "dna: a ConvLSTM predicting per-pixel motion kernels applied to the last frame (Finn et al.'s DNA); "
-                  "convlstm: the ConvLSTM encoder-decoder baseline drawing pixels; e3d_lstm: a small E3D-LSTM (2-D Eidetic cell, "
-                  "3-D encoder/decoder, patch 4, one 64-channel layer) trained with the E3D study's loss and Adam.")
+                  "dna: a ConvLSTM predicting per-pixel motion kernels applied to the last frame (Finn et al.'s "
+                  "DNA); convlstm: the ConvLSTM encoder-decoder baseline drawing pixels; e3d_lstm: a small E3D-LSTM "
+                  "(2-D Eidetic cell, 3-D encoder/decoder, patch 4, one 64-channel layer) trained with the E3D "
+                  "study's loss and Adam.")
 flags.DEFINE_string("init_from", "preset:mmnist_dna",
                     "Start from these weights: a preset (preset:NAME, see `vidpred list presets`) or a checkpoint "
                     "directory of the same model and configuration; '' trains from scratch. A run resumes from its "
@@ -85,9 +86,9 @@ def _initial_weights(init_from: str, model: str, config) -> "tuple[str | None, s
         raise inference.InputError(f"--init_from={init_from}: no {inference.MANIFEST_NAME} in {folder}")
     wanted = json.loads(json.dumps(dataclasses.asdict(config)))
     if manifest["paper"] != "baseline" or manifest["model_name"] != model or manifest["config"] != wanted:
-        raise inference.InputError(f"--init_from={init_from}: holds {manifest['paper']}/{manifest['model_name']} with config "
-                         f"{manifest['config']}, not --model={model} with {wanted}; pass --init_from='' to train "
-                         f"from scratch")
+        raise inference.InputError(
+            f"--init_from={init_from}: holds {manifest['paper']}/{manifest['model_name']} with config "
+            f"{manifest['config']}, not --model={model} with {wanted}; pass --init_from='' to train from scratch")
     checkpoint = inference.resolve_checkpoint(folder)  # a preset's .weights.h5, or a trainer checkpoint
     return checkpoint, described
 
@@ -103,13 +104,14 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
         config = (DNAConfig if model == "dna" else ConvLSTMConfig)(image_size=image_size,
                                                                     context_frames=context_frames)
         weights, described = _initial_weights(init_from, model, config)
-        return NextFrameTask(config, num_frames=seq_length, learning_rate=learning_rate,
-                             init_weights=weights), described
+        return NextFrameTask(config, num_frames=seq_length, learning_rate=learning_rate, init_weights=weights,
+                             loss="l1" if model == "dna" else "l2"), described
     if model == "e3d_lstm":
         if init_from:
             from vidpred_tf.inference import InputError
 
-            raise InputError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass --init_from=''")
+            raise InputError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass "
+                             f"--init_from=''")
         from vidpred_tf.models.e3d.config import E3DConfig
         from vidpred_tf.models.e3d.sampling import SamplingConfig
         from vidpred_tf.models.e3d.task import E3DTask
@@ -121,7 +123,7 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
         sampling = SamplingConfig(batch_size=per_replica_batch, total_length=seq_length, input_length=context_frames,
                                   img_width=image_size, patch_size=4, scheduled_sampling=False)
         return E3DTask(config, sampling, learning_rate, seed=seed), None
-    raise ValueError(f"--model={model!r}: choose convlstm or e3d_lstm")
+    raise ValueError(f"--model={model!r}: choose dna, convlstm or e3d_lstm")
 
 
 def write_model_manifest(train_dir: str, model: str, task, horizon: int) -> str:
@@ -175,8 +177,8 @@ def run_demo(out: str, minutes: float, *, model: str = "dna", max_steps: int = 1
                                        shuffle_files=True, seed=seed),
         batch_size, seed=seed, shuffle_buffer=num_train)
     start = f"starting from {initialised_from}" if initialised_from else "from scratch"
-    print(f"Training {task.name} ({start}) on {strategy.num_replicas_in_sync} replica(s) for up to {minutes:g} min "
-          f"(TensorBoard: tensorboard --logdir {train_dir})", flush=True)
+    print(f"Training {task.name} ({start}) on {strategy.num_replicas_in_sync} replica(s) for up to {minutes:g} "
+          f"min (TensorBoard: tensorboard --logdir {train_dir})", flush=True)
     result = trainer.fit(dataset_fn, video_batch={"images": test_batches[0]["images"][:4]},
                          on_data_error=lambda err: error_naming_file(err, files["train"]))
 

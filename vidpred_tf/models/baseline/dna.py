@@ -21,7 +21,7 @@ import numpy as np
 from keras import ops
 
 from vidpred_tf.layers.conv_lstm import ConvLSTMCell
-from vidpred_tf.layers.pixel_kernels import apply_pixel_kernels, apply_separable_pixel_kernels
+from vidpred_tf.layers.pixel_kernels import apply_pixel_kernels, apply_separable_pixel_kernels, extract_windows
 
 
 @dataclasses.dataclass
@@ -38,6 +38,11 @@ class DNAConfig:
     # Separable kernels (a row kernel times a column kernel, 2k taps to predict and apply instead of k*k): the
     # same whole-pixel translations at a fraction of the cost; False applies full k x k kernels.
     separable: bool = True
+    # Motion evidence beside the first encoder features: the correlation of the frame with the previous one
+    # shifted by every offset of a motion_window x motion_window window, at half resolution (5: up to 4 pixels
+    # of the full frame). Where content moved by v, the channel of offset -v lights up, the tap its kernel
+    # needs: the network has to learn to pass that on, not to discover motion. 0 leaves it out.
+    motion_window: int = 5
 
 
 def _centre_bias(config: "DNAConfig", taps: int):
@@ -80,9 +85,11 @@ class DNAPredictor(keras.Model):
         batch, _, height, width, channels = input_shape
         shape = (batch, height, width, 2 * channels)
         skips = []
-        for layer in self.encoder:
+        for index, layer in enumerate(self.encoder):
             layer.build(shape)
             shape = layer.compute_output_shape(shape)
+            if index == 0:
+                shape = tuple(shape[:3]) + (shape[3] + self.config.motion_window ** 2,)
             skips.append(shape)
         for cell in self.cells:
             cell.build(shape)
@@ -94,11 +101,21 @@ class DNAPredictor(keras.Model):
         self.kernel_logits.build(shape)
         self.built = True
 
+    def _motion_correlation(self, frame, previous):
+        """``[B, H/2, W/2, m*m]``: per offset of the window, the product of the half-resolution frame with the
+        previous one shifted by it, summed over channels."""
+        half_frame = ops.average_pool(frame, 2, strides=2)
+        half_previous = ops.average_pool(previous, 2, strides=2)
+        windows = extract_windows(half_previous, self.config.motion_window)
+        return ops.sum(windows * half_frame[..., None], axis=3)
+
     def _step(self, frame, previous, states):
         x = ops.concatenate([frame, frame - previous], axis=-1)
         skips = []
-        for layer in self.encoder:
+        for index, layer in enumerate(self.encoder):
             x = layer(x)
+            if index == 0 and self.config.motion_window:
+                x = ops.concatenate([x, self._motion_correlation(frame, previous)], axis=-1)
             skips.append(x)
         new_states = []
         for cell, state in zip(self.cells, states):

@@ -25,14 +25,23 @@ def build_baseline_model(config, num_frames: int) -> keras.Model:
     return model
 
 
+LOSSES = ("l2", "l1")
+
+
 class NextFrameTask(Task):
-    """Adam on the mean squared error of all ``T-1`` next-frame predictions (context and future)."""
+    """Adam on the error of all ``T-1`` next-frame predictions (context and future): ``loss="l2"`` the mean
+    squared error, ``"l1"`` the mean absolute error (whose optimum is the median of what may come, not the mean:
+    a model that moves pixels puts its kernel on one place instead of blurring over several)."""
 
     def __init__(self, config: ConvLSTMConfig | DNAConfig, num_frames: int, learning_rate: float = 1e-3,
-                 clip_norm: float | None = None, optimizer: str = "adam", init_weights: str | None = None):
+                 clip_norm: float | None = None, optimizer: str = "adam", init_weights: str | None = None,
+                 loss: str = "l2"):
         """``init_weights``: a ``.weights.h5`` file (a preset's) or a trainer checkpoint prefix loaded into the
         freshly built model; a resumed run restores its own checkpoint over it."""
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
         self.config = config
+        self.loss = loss
         self.init_weights = init_weights
         self.num_frames = num_frames
         self.learning_rate = learning_rate
@@ -59,9 +68,14 @@ class NextFrameTask(Task):
     def train_losses(self, model, batch, step, seed):
         images = batch["images"]
         predictions = model(images, training=True)
-        squared = ops.square(predictions - images[:, 1:])
+        error = predictions - images[:, 1:]
+        squared = ops.square(error)
         context = self.config.context_frames
-        return {"loss": ops.mean(squared), "future_mse": ops.mean(squared[:, context - 1:])}
+        losses = {"loss": ops.mean(squared if self.loss == "l2" else ops.abs(error)),
+                  "future_mse": ops.mean(squared[:, context - 1:])}
+        if self.loss == "l1":
+            losses["future_mae"] = ops.mean(ops.abs(error[:, context - 1:]))
+        return losses
 
     def predict(self, model, batch, seed):
         return model(batch["images"])[:, self.config.context_frames - 1:]
