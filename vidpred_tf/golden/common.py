@@ -305,7 +305,8 @@ class GoldenCase:
         return self.files[pattern]
 
     def missing_text(self) -> str:
-        return f"{self.anchor.name} in {self.directory} lacks " + "; ".join(self.missing)
+        return (f"case {self.name!r} ({self.anchor.name} in {self.directory}) is incomplete, missing: "
+                + "; ".join(self.missing))
 
     def __str__(self) -> str:
         return str(self.directory)
@@ -333,7 +334,7 @@ def _cases_in_folder(folder: pathlib.Path, layouts: Sequence[Layout]) -> List[Go
                 if found:
                     files[pattern] = found[0]
                 else:
-                    what = "no file matching " + wanted if any(c in wanted for c in "*?[") else "no " + wanted
+                    what = "a file matching " + wanted if any(c in wanted for c in "*?[") else wanted
                     missing.append(what + (f" ({description})" if description else ""))
             cases.append(GoldenCase(layout.name or key, layout.kind, folder, folder / filename, files,
                                     tuple(missing)))
