@@ -13,8 +13,9 @@ Two kinds of case directory, found by their files whatever the folder is called 
   (t = 1, from zero slots) of the trainer's ``AdamEpsInsideSqrt`` must equal ``w - lr * g / sqrt(g^2 + 1e-8)``
   computed in NumPy. The original's own
   post-step weights come from a racy update and are only reported (agreement fraction).
-* the misc case (a folder holding ``misc_golden.npz`` and the fake data / recorded files beside it): both readers, patch reshaping, scheduled sampling, the SSIM / PSNR
-  helpers and the evaluation protocol (printed numbers, written files and their pixels).
+* the misc case (a folder holding ``misc_golden.npz`` and the fake data / recorded files beside it): both
+  readers, patch reshaping, scheduled sampling, the SSIM / PSNR helpers and the evaluation protocol (printed
+  numbers, written files and their pixels).
 
 Tolerances (spec e3d.md §9 and the case README): outputs 1e-4 abs, losses 1e-4 rel, gradients 1e-4 relative
 to the variable's max |grad|.
