@@ -1,17 +1,21 @@
 """Golden check of the E3D-LSTM port (``python -m vidpred_tf.golden e3d shared/golden/e3d``).
 
-Two kinds of case directory:
+Two kinds of case directory, found by their files whatever the folder is called (``LAYOUTS``):
 
-* model cases (``config.json`` + ``golden.npz`` + TF1 ``model.ckpt``): the checkpoint is loaded through the
-  converter (1:1, strict), the recorded patched inputs and sampling mask are fed, and ``gen_all``,
+* model cases (a folder holding ``golden.npz`` + ``config.json`` + a TF1 checkpoint ``<prefix>.index`` /
+  ``<prefix>.data-*``; the model name and config are read from ``config.json``): the variables the
+  checkpoint FILE lists (``tf.train.list_variables``, less the original's optimiser / EMA entries) must be
+  the model's, names and shapes, and it is loaded through the converter (1:1, strict); the recorded patched
+  inputs and sampling mask are fed, and ``gen_all``,
   ``out_ims``, the three logged losses (with the mask and with the zero mask), ``out_ims_zero_flag_image_space``
   and the gradients of the un-normalised loss (``grad_raw/*``, or ``grad_raw_first16/*`` + ``grad_raw_sum/*``
   for big variables) are compared; memory-conv kernels must get exactly zero gradient; one clean Adam step
   (t = 1, from zero slots) of the trainer's ``AdamEpsInsideSqrt`` must equal ``w - lr * g / sqrt(g^2 + 1e-8)``
   computed in NumPy. The original's own
   post-step weights come from a racy update and are only reported (agreement fraction).
-* the ``misc`` case (``misc_golden.npz``): both readers, patch reshaping, scheduled sampling, the SSIM / PSNR
-  helpers and the evaluation protocol (printed numbers, written files and their pixels).
+* the misc case (a folder holding ``misc_golden.npz`` and the fake data / recorded files beside it): both
+  readers, patch reshaping, scheduled sampling, the SSIM / PSNR helpers and the evaluation protocol (printed
+  numbers, written files and their pixels).
 
 Tolerances (spec e3d.md §9 and the case README): outputs 1e-4 abs, losses 1e-4 rel, gradients 1e-4 relative
 to the variable's max |grad|.
@@ -29,39 +33,44 @@ from typing import List
 
 import numpy as np
 
+from vidpred_tf.golden.common import GoldenCase, Layout, find_layout_cases
+
 GRADIENT_TOL = 1e-4
 ADAM_TOL = 1e-4  # relative to lr, plus float32 rounding of the weight
 MEMORY_KERNEL = re.compile(r"conv[23]d_2/kernel$")
 _TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\b")
 
 
-def _is_model_case(path: pathlib.Path) -> bool:
-    return (path / "config.json").is_file() and (path / "golden.npz").is_file()
+CHECKPOINT_INDEX, CHECKPOINT_DATA = "*.index", "*.data-*"
+MODEL_LAYOUT = Layout("model", "golden.npz", companions=(
+    ("config.json", "the case's config and variable list"), (CHECKPOINT_INDEX, "the TF1 checkpoint's index"),
+    (CHECKPOINT_DATA, "the TF1 checkpoint's data")))
+MISC_LAYOUT = Layout("misc", "misc_golden.npz", companions=(
+    "fake_moving_mnist.npz", "fake_kth", "trainer_test_stdout.txt", "trainer_test_files.json", "test_out"))
+LAYOUTS = (MODEL_LAYOUT, MISC_LAYOUT)
 
 
-def _is_misc_case(path: pathlib.Path) -> bool:
-    return (path / "misc_golden.npz").is_file()
+def find_cases(path) -> List[GoldenCase]:
+    """The case folder ``path`` (or the case a file of it belongs to), else the case folders inside ``path``
+    (sorted, model cases first); found by their files, whatever the folders are called. Incomplete cases are
+    returned too (``missing`` set) and fail with a line naming the missing file."""
+    return find_layout_cases(path, LAYOUTS)
 
 
-def find_cases(path) -> List[pathlib.Path]:
-    """``path`` itself if it is a case, else its sub-directories that are cases (sorted, misc last)."""
-    path = pathlib.Path(path)
-    if _is_model_case(path) or _is_misc_case(path):
-        return [path]
-    if not path.is_dir():
-        return []
-    children = sorted(p for p in path.iterdir() if p.is_dir())
-    return [p for p in children if _is_model_case(p)] + [p for p in children if _is_misc_case(p)]
-
-
-def check_case(case: pathlib.Path, report) -> None:
-    case = pathlib.Path(case)
-    if _is_model_case(case):
+def check_case(case, report) -> None:
+    if not isinstance(case, GoldenCase):  # a folder path given directly
+        found = find_cases(case)
+        if len(found) != 1:
+            report.failure("case layout", f"{case} is not one e3d case folder (golden.npz + config.json + a TF1 "
+                                          "checkpoint, or misc_golden.npz)")
+            return
+        case = found[0]
+    if case.kind == "model":
         check_model_case(case, report)
-    elif _is_misc_case(case):
-        check_misc_case(case, report)
+    elif case.kind == "misc":
+        check_misc_case(case.directory, report)
     else:
-        report.failure("case layout", f"{case} has neither config.json + golden.npz nor misc_golden.npz")
+        report.failure("case layout", f"unknown e3d case kind {case.kind!r}")
 
 
 # Model cases ------------------------------------------------------------------------------------------------
@@ -76,16 +85,56 @@ def _config_from_case(meta: dict):
                      pretrained_model=str(meta.get("pretrained_model", "")))
 
 
-def check_model_case(case: pathlib.Path, report) -> None:
+def checkpoint_prefix(case: GoldenCase) -> str:
+    """The TF1 checkpoint prefix of a model case (its ``<prefix>.index`` file without the suffix)."""
+    index = case.file(CHECKPOINT_INDEX)
+    return str(index.with_name(index.name[: -len(".index")]))
+
+
+def checkpoint_file_variables(prefix: str, model_variables: dict):
+    """Compare what the checkpoint FILE holds (``tf.train.list_variables``) with the model's variables.
+
+    The original's own Saver also writes optimiser slots, step counters and EMA shadows (the converter's
+    ``DEFAULT_SKIP``); those are counted apart. Every other entry must be a model variable of the same shape
+    and every model variable must be there. Returns ``(passed, detail)``."""
+    import tensorflow as tf
+
+    from vidpred_tf.convert.tf1 import DEFAULT_SKIP
+
+    skip = [re.compile(p) for p in DEFAULT_SKIP]
+    in_file = dict((name, tuple(shape)) for name, shape in tf.train.list_variables(prefix))
+    ignored = sorted(n for n in in_file if any(p.search(n) for p in skip))
+    model = {name: tuple(v.shape) for name, v in model_variables.items()}
+    read = {n: s for n, s in in_file.items() if n not in ignored}
+    extra = sorted(set(read) - set(model))
+    missing = sorted(set(model) - set(read))
+    shapes = sorted(n for n in set(read) & set(model) if read[n] != model[n])
+    problems = []
+    if extra:
+        problems.append(f"{len(extra)} in the file but not in the model: {extra[:3]}")
+    if missing:
+        problems.append(f"{len(missing)} of the model missing from the file: {missing[:3]}")
+    if shapes:
+        problems.append(f"{len(shapes)} with other shapes: " + ", ".join(
+            f"{n} file {read[n]} model {model[n]}" for n in shapes[:3]))
+    detail = (f"{len(read)} variables read from {pathlib.Path(prefix).name} vs {len(model)} in the model"
+              f"{f', {len(ignored)} optimiser/EMA entries not compared' if ignored else ''}")
+    if problems:
+        detail += "; " + "; ".join(problems)
+    return not problems, detail
+
+
+def check_model_case(case: GoldenCase, report) -> None:
     import tensorflow as tf
 
     from vidpred_tf.convert.e3d import load_original_checkpoint
+    from vidpred_tf.convert.tf1 import CheckpointMismatchError
     from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
     from vidpred_tf.models.e3d.model import build_model, output_frames
     from vidpred_tf.models.e3d.preprocess import reshape_patch_back
 
-    meta = json.loads((case / "config.json").read_text())
-    golden = np.load(case / "golden.npz")
+    meta = json.loads(case.file("config.json").read_text())
+    golden = np.load(case.file("golden.npz"))
     config = _config_from_case(meta)
     batch_size = int(meta["batch_size"])
     model = build_model(config)
@@ -96,9 +145,16 @@ def check_model_case(case: pathlib.Path, report) -> None:
     if expected_vars:
         report.condition("variables: names, shapes and creation order as the original", expected_vars == ported_vars,
                          f"{len(ported_vars)} variables, {model.parameter_count()} parameters")
-    load = load_original_checkpoint(model, str(case / "model.ckpt"))
-    report.condition("checkpoint loads 1:1 through the converter", len(load.loaded) == len(variables),
-                     f"{len(load.loaded)} variables")
+    prefix = checkpoint_prefix(case)
+    passed, detail = checkpoint_file_variables(prefix, variables)
+    try:
+        load_original_checkpoint(model, prefix)
+    except CheckpointMismatchError as err:
+        report.failure("checkpoint file holds exactly the model's variables and loads 1:1 through the converter",
+                       f"{detail}; converter: {err}")
+        return
+    report.condition("checkpoint file holds exactly the model's variables and loads 1:1 through the converter",
+                     passed, detail)
     trainable = [name for name, v in variables.items() if v.trainable]
     if "trainable_model_variables" in meta:
         report.condition("trainable variables as the original", trainable == meta["trainable_model_variables"],
