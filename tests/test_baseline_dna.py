@@ -129,3 +129,39 @@ def test_full_kernel_variant_copies_too():
     videos = np.random.default_rng(4).random((1, 4, 16, 16, 1)).astype(np.float32)
     out = build_baseline_model(config, 4)(videos).numpy()
     np.testing.assert_allclose(out[:, :2], videos[:, :2], atol=1e-6)
+
+
+def test_motion_correlation_lights_the_tap_of_the_motion():
+    """Content that moved by (dy, dx) = (+2, -4) pixels lights the correlation channel of the half-resolution
+    offset (-1, +2): the tap the model's kernels need to carry it on."""
+    config = DNAConfig(image_size=32, context_frames=2, encoder_filters=(4, 8), lstm_filters=(8,))
+    model = build_baseline_model(config, 3)
+    previous = np.zeros((1, 32, 32, 1), np.float32)
+    previous[0, 10:14, 12:16] = 1.0
+    frame = np.roll(previous, shift=(2, -4), axis=(1, 2))
+    correlation = model._motion_correlation(tf.constant(frame), tf.constant(previous)).numpy()
+    assert correlation.shape == (1, 16, 16, 25)
+    window = config.motion_window
+    tap = (-1 + window // 2) * window + (2 + window // 2)
+    totals = correlation.sum(axis=(0, 1, 2))
+    assert int(np.argmax(totals)) == tap
+    # Independent NumPy: half-resolution averages, products with the shifted previous frame.
+    half = lambda x: x[0, :, :, 0].reshape(16, 2, 16, 2).mean(axis=(1, 3))  # noqa: E731
+    f, p = half(frame), np.pad(half(previous), 2)
+    expected = np.stack([f * p[dy:dy + 16, dx:dx + 16] for dy in range(5) for dx in range(5)], axis=-1)
+    np.testing.assert_allclose(correlation[0], expected, atol=1e-6)
+
+
+def test_l1_and_l2_losses_of_the_next_frame_task():
+    config = DNAConfig(image_size=16, context_frames=2, encoder_filters=(4, 8), lstm_filters=(8,))
+    videos = tf.constant(np.random.default_rng(5).random((2, 4, 16, 16, 1)).astype(np.float32))
+    for loss in ("l1", "l2"):
+        task = NextFrameTask(config, num_frames=4, loss=loss)
+        model = task.build_model()
+        losses = task.train_losses(model, {"images": videos}, 0, None)
+        error = model(videos).numpy() - videos.numpy()[:, 1:]
+        expected = np.abs(error).mean() if loss == "l1" else np.square(error).mean()
+        np.testing.assert_allclose(float(losses["loss"]), expected, rtol=1e-5)
+        np.testing.assert_allclose(float(losses["future_mse"]), np.square(error[:, 1:]).mean(), rtol=1e-5)
+    with pytest.raises(ValueError, match="loss must be one of l2, l1; got 'huber'"):
+        NextFrameTask(config, num_frames=4, loss="huber")
