@@ -144,8 +144,16 @@ def load_model_for_evaluation(exp_dir: str, checkpoint_name: str, model_factory=
         else resolve_exp_directory(exp_dir)
     exp_params = prepare_exp_params(load_exp_params(exp_path))
     kind, path = resolve_checkpoint(exp_path, checkpoint_name)
+    state_dict = None
+    if kind == "original":
+        from vidpred_tf.convert.mspred import load_state_dict_into_model, read_state_dict
+
+        state_dict = read_state_dict(path)  # an unreadable or refused file is named before the model is built
     model = build_model_for(exp_params, model_factory)
-    load_weights(model, exp_path, checkpoint_name)
+    if state_dict is None:
+        load_weights(model, exp_path, checkpoint_name)
+    else:
+        load_state_dict_into_model(model, state_dict, source=path)
     if kind == "port":
         epoch = read_port_state(path).get("epoch")
     else:
