@@ -48,7 +48,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     try:                # arguments parse, so help and usage errors come at once
         # Bad input (vidpred_tf.errors.InputError, a missing file, a full disk) is one line and status 2.
         prog = f"vidpred {command}"
-        return int(call_reporting_errors(prog, _module(command).main, rest, prog=prog) or 0)
+        module = _module(command)
+        return int(call_reporting_errors(prog, lambda: module.main(rest, prog=prog)) or 0)
     except SystemExit as stop:  # argparse and absl end with SystemExit; keep their status
         code = stop.code
         if code is None or isinstance(code, int):
