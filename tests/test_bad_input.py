@@ -137,7 +137,7 @@ def test_run_py_refuses_bad_input_before_writing(e3d_inputs):
     data = ["--valid_data_paths", good]
     cases = [
         (["--train_data_paths", str(root / "nodims.npz"), *data], ["nodims.npz", "no 'dims' array"]),
-        (["--train_data_paths", str(root / "notzip.npz"), *data], ["notzip.npz", "not a .npz file"]),
+        (["--train_data_paths", str(root / "notzip.npz"), *data], ["notzip.npz", "not a readable .npz file", "not a zip archive"]),
         (["--train_data_paths", str(root / "absent.npz"), *data], ["absent.npz", "not found"]),
         (["--train_data_paths", str(root / "past.npz"), *data], ["past.npz", "clip 4", "100..103", "30 frames"]),
         (["--train_data_paths", str(root / "dims.npz"), *data], ["dims.npz", "(1, 7, 8)", "(30, 1, 8, 8)"]),

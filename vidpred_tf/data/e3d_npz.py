@@ -68,7 +68,7 @@ def _load_npz(path: str) -> dict:
     if not os.path.exists(path):
         raise MissingInputError(f"e3d_npz: file {path} not found")
     if not zipfile.is_zipfile(path):
-        raise InputError(f"e3d_npz: {path} is not a .npz file (not a zip archive of arrays)")
+        raise InputError(f"e3d_npz: {path} is not a readable .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = {key: archive[key] for key in archive.files}

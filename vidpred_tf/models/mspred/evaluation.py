@@ -475,6 +475,7 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
         from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation
 
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
+    dirs = results_dirs(exp_dir, checkpoint)
     os.makedirs(dirs["gif_resources"], exist_ok=True)
     hierarchical = is_hierarchical(exp_params)
     aux_outputs = uses_aux_outputs(exp_params)
