@@ -85,6 +85,30 @@ def test_user_error_messages_and_the_handler(capsys):
     assert InputError is errors.InputError
 
 
+def test_checkpoint_misfits_are_named_in_one_line(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from vidpred_tf.checkpoint_check import check_model_checkpoint
+    from vidpred_tf.training.checkpoint import model_checkpoint
+
+    def model(*units):
+        built = keras.Sequential([keras.layers.Dense(n) for n in units], name="toy")
+        built.build((None, 3))
+        return built
+
+    prefix = model_checkpoint(model(4, 2)).write(str(tmp_path / "ckpt"))
+    check_model_checkpoint(model(4, 2), prefix)  # fits
+    with pytest.raises(errors.InputError) as caught:
+        check_model_checkpoint(model(4, 5, 2), prefix)
+    message = str(caught.value)
+    assert "\n" not in message and "does not fit model 'toy' (6 variables)" in message
+    assert "2 variable(s) missing: #4" in message and "misshapen: #2" in message
+    assert "(checkpoint [4, 2], model [4, 5])" in message
+    with pytest.raises(errors.InputError, match=r"2 checkpoint variable\(s\) the model does not have"):
+        check_model_checkpoint(model(4), prefix)
+
+
 # -------------------------------------------------------------------------------------------- scripts/e3d/run.py
 @pytest.fixture(scope="module")
 def e3d_inputs(tmp_path_factory):
@@ -263,6 +287,15 @@ def mspred_root(tmp_path_factory):
     (ok / "models").mkdir()
     with zipfile.ZipFile(ok / "models" / "evil.pth", "w") as archive:
         archive.writestr("evil/data.pkl", pickle.dumps(copy.copy, protocol=2))
+    # A port checkpoint folder whose data file lost its end.
+    import tensorflow as tf
+
+    from vidpred_tf.training.checkpoint import write_named_checkpoint
+
+    prefix = write_named_checkpoint(tf.train.Checkpoint(v=tf.Variable(np.zeros(4096, np.float32))),
+                                    str(ok / "models" / "cut"))
+    data_file = pathlib.Path(prefix + ".data-00000-of-00001")
+    data_file.write_bytes(data_file.read_bytes()[:100])
     return root
 
 
@@ -275,7 +308,9 @@ def test_mspred_scripts_refuse_bad_input_before_writing(mspred_root):
         (["-d", "Unit/broken"], ["broken/experiment_params.json", "is not valid JSON"]),
         (["-d", "Unit/nodata"], ["MovingMNIST", "does not exist"]),
         (["-d", "Unit/absent"], ["-d Unit/absent", "does not exist"]),
-        (["-d", "Unit/ok", "--checkpoint", "nowhere.pth"], ["--checkpoint nowhere.pth", "available: evil.pth"]),
+        (["-d", "Unit/ok", "--checkpoint", "nowhere.pth"], ["--checkpoint nowhere.pth", "available: cut, evil.pth"]),
+        (["-d", "Unit/ok", "--checkpoint", "evil.pth"], ["evil.pth", "refusing to load the global copy.copy"]),
+        (["-d", "Unit/ok", "--checkpoint", "cut"], ["--checkpoint cut:", "truncated or corrupt"]),
     ]
     results = drive(TRAIN, [{"args": args, "cwd": str(root), "env": env} for args, _ in train_cases])
     for (args, words), result in zip(train_cases, results):

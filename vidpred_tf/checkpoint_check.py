@@ -8,6 +8,7 @@ misshapen; nothing is restored before the check has passed, so TensorFlow never 
 
 from __future__ import annotations
 
+import re
 from typing import Dict, List, Tuple
 
 from vidpred_tf.errors import InputError
@@ -15,6 +16,7 @@ from vidpred_tf.errors import InputError
 # The key of variable ``index`` of ``model.weights`` in a trainer checkpoint (vidpred_tf.training.checkpoint:
 # ``tf.train.Checkpoint(model_weights={"00000": v0, ...})``).
 MODEL_WEIGHT_KEY = "model_weights/{index:05d}/.ATTRIBUTES/VARIABLE_VALUE"
+_MODEL_WEIGHT = re.compile(r"model_weights/\d+/\.ATTRIBUTES/VARIABLE_VALUE")  # not the optimiser slots under it
 _SHOWN = 4  # misfits named in the message; the rest are counted
 
 
@@ -66,7 +68,7 @@ def model_checkpoint_misfits(model, shapes: Dict[str, Tuple[int, ...]]) -> Tuple
             missing.append(f"#{index} {name} {list(wanted)}")
         elif shapes[key] != wanted:
             misshapen.append(f"#{index} {name} (checkpoint {list(shapes[key])}, model {list(wanted)})")
-    held = sum(1 for key in shapes if key.startswith("model_weights/") and key.endswith("/VARIABLE_VALUE"))
+    held = sum(1 for key in shapes if _MODEL_WEIGHT.fullmatch(key))
     extra = max(0, held - (len(model.weights) - len(missing)))
     return missing, misshapen, extra
 

@@ -262,6 +262,12 @@ class MSPredTraining:
                 from vidpred_tf.convert.mspred import read_state_dict
 
                 read_state_dict(path)
+            else:
+                from vidpred_tf.checkpoint_check import checkpoint_reader, read_tensor
+
+                reader, shapes = checkpoint_reader(path, what=f"--checkpoint {checkpoint}:")
+                for key in shapes:  # a truncated data file is found now, not after the events file exists
+                    read_tensor(reader, key, path, what=f"--checkpoint {checkpoint}:")
 
         # Data: the sequence length covers the slowest level's predictions (02_train.load_data).
         num_frames = experiment.sequence_length(params)
@@ -332,6 +338,9 @@ class MSPredTraining:
                                  "fine-tune from its weights")
             ckpt.load_weights(self.trainer.model, self.exp_path, name)
             return
+        from vidpred_tf.checkpoint_check import check_model_checkpoint
+
+        check_model_checkpoint(self.trainer.model, path, what=f"--checkpoint {name}:", read_values=False)
         self.trainer.restore_from(path, weights_only=not resume)
         if resume:
             import json
