@@ -42,3 +42,24 @@ def parse_flags(argv: Sequence[str]) -> List[str]:
     except flags.Error as error:
         sys.stderr.write(f"FATAL Flags parsing error: {error}\nPass --helpshort or --helpfull to see help on flags.\n")
         sys.exit(1)
+
+
+def run(main, prog: "str | None" = None) -> None:
+    """``absl.app.run(main)`` for the package's scripts, with :func:`parse_flags` and the package's one handler of
+    bad input: an :class:`vidpred_tf.errors.InputError` (or a missing file, or a full disk) raised by ``main``
+    ends the program with one line ``PROG: error: MESSAGE`` on stderr and exit status 2, not a traceback.
+    ``prog`` defaults to the script's file name."""
+    import os
+
+    from absl import app
+
+    from vidpred_tf.errors import call_reporting_errors
+
+    name = prog or os.path.basename(sys.argv[0] or "vidpred")
+
+    def reporting_main(argv):
+        status = call_reporting_errors(name, main, argv)
+        if status:
+            sys.exit(status)
+
+    app.run(reporting_main, flags_parser=parse_flags)

@@ -27,6 +27,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from vidpred_tf.errors import InputError, is_no_space, no_space_error  # InputError's old home: re-exported
 from vidpred_tf.fileio import write_atomically, write_json
 
 MANIFEST_NAME = "vidpred_model.json"
@@ -49,10 +50,6 @@ TRUTH_COLOR = (128, 128, 128)
 
 # ITU-R BT.601 luma weights, the RGB -> gray conversion of OpenCV and PIL.
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
-
-
-class InputError(ValueError):
-    """Bad input from the user (a file, a flag value): the command line reports it in one line, exit code 2."""
 
 
 class Predictor(abc.ABC):
@@ -230,14 +227,20 @@ def resolve_checkpoint(path) -> str:
 def restore_weights(model, checkpoint: str) -> None:
     """Load ``checkpoint`` (trainer checkpoint prefix or ``.weights.h5``) into ``model``; ``InputError`` naming
     the file when it does not fit the model."""
+    from vidpred_tf.checkpoint_check import check_model_checkpoint
     from vidpred_tf.training.checkpoint import restore_model_weights
 
     try:
         if checkpoint.endswith(".weights.h5"):
             model.load_weights(checkpoint)
         else:
+            # Missing or misshapen variables, a truncated file or no checkpoint at all: one line naming the
+            # file, before TensorFlow restores anything (and warns about every unmatched value).
+            check_model_checkpoint(model, checkpoint)
             restore_model_weights(model, checkpoint)
-    except ValueError as err:
+    except InputError:
+        raise
+    except (ValueError, OSError) as err:
         raise InputError(f"checkpoint {checkpoint} does not fit the model of its manifest: "
                          f"{str(err).splitlines()[0]}") from err
 
@@ -538,12 +541,21 @@ def staged_output_dir(output_dir, prefix: str):
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
-    stage = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir))
     try:
-        yield output_dir, stage
-    except BaseException:
+        stage = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir))
+    except OSError as err:
         if created:
             shutil.rmtree(output_dir, ignore_errors=True)
+        if is_no_space(err):
+            raise no_space_error(output_dir, err) from err
+        raise InputError(f"--output_dir {output_dir}: cannot write into it ({err.strerror or err})") from err
+    try:
+        yield output_dir, stage
+    except BaseException as err:
+        if created:
+            shutil.rmtree(output_dir, ignore_errors=True)
+        if isinstance(err, Exception) and is_no_space(err):
+            raise no_space_error(output_dir, err) from err  # 'no space left on device writing DIR'
         raise
     finally:
         shutil.rmtree(stage, ignore_errors=True)

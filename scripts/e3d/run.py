@@ -25,6 +25,7 @@ import sys
 
 from absl import app, flags, logging
 
+from vidpred_tf.errors import InputError
 from vidpred_tf.quiet import import_tensorflow_quietly
 
 # ------------------------------------------------------------------- the original's flags (same names/defaults)
@@ -124,62 +125,102 @@ def _strategy():
 
 
 def _is_port_checkpoint(prefix: str) -> bool:
-    import tensorflow as tf
+    from vidpred_tf.checkpoint_check import checkpoint_reader
 
-    try:
-        names = tf.train.load_checkpoint(prefix).get_variable_to_shape_map()
-    except (tf.errors.NotFoundError, ValueError) as err:
-        raise app.UsageError(f"--pretrained_model={prefix}: cannot read a checkpoint there ({err})") from err
+    _, names = checkpoint_reader(prefix, what="--pretrained_model")  # InputError: missing or not a checkpoint
     return "_CHECKPOINTABLE_OBJECT_GRAPH" in names
 
 
 def _weights_loader(prefix: str):
-    """``model -> None`` restoring ``prefix``: an original TF1 checkpoint (converter) or a port checkpoint."""
+    """``(model, announce=True) -> None`` restoring ``prefix``: an original TF1 checkpoint (converter) or a port
+    checkpoint; ``InputError`` naming the file when it is unreadable or does not fit the model."""
+    from vidpred_tf.checkpoint_check import check_model_checkpoint
     from vidpred_tf.convert.e3d import load_original_checkpoint
     from vidpred_tf.training.checkpoint import restore_model_weights
 
     if not prefix:
         return None
     if _is_port_checkpoint(prefix):
-        def load(model):
+        def load(model, announce=True):
+            check_model_checkpoint(model, prefix, what="--pretrained_model")
             restore_model_weights(model, prefix)
-            print(f"Restored port checkpoint {prefix}", flush=True)
+            if announce:
+                print(f"Restored port checkpoint {prefix}", flush=True)
     else:
-        def load(model):
+        def load(model, announce=True):
             report = load_original_checkpoint(model, prefix, use_ema=FLAGS.use_ema)
-            print(f"Restored original checkpoint {prefix} ({report})", flush=True)
+            if announce:
+                print(f"Restored original checkpoint {prefix} ({report})", flush=True)
     return load
 
 
-def _data_handle(split: str, batch_size: int, shuffle: bool, seed: int, epochs):
-    """The original's data handles as tf.data datasets of ``{"images": [batch, T, H, W, 1]}``."""
-    from vidpred_tf.data.e3d_npz import read_e3d_npz
-    from vidpred_tf.data.kth_frames import read_kth_frames
+def _check_loader(load, config) -> None:
+    """Run ``load`` on a scratch model, so that a misfit or truncated ``--pretrained_model`` is refused before
+    the run writes anything (the task loads it again into the model it trains)."""
+    if load is None:
+        return
+    from vidpred_tf.models.e3d.model import build_model
+
+    load(build_model(config), announce=False)
+
+
+def _open_data(split: str, batch_size: int, shuffle: bool, seed: int):
+    """``(handle, frame_shape)`` of the original's data handle of ``split``, read and checked against the flags
+    (``InputError`` naming the file or flag); :func:`_dataset` makes it a tf.data dataset."""
+    from vidpred_tf.data.e3d_npz import open_e3d_npz
+    from vidpred_tf.data.kth_frames import open_kth_frames
 
     if FLAGS.dataset_name == "mnist":
-        paths = FLAGS.train_data_paths if split == "train" else FLAGS.valid_data_paths
+        flag = "train_data_paths" if split == "train" else "valid_data_paths"
+        paths = FLAGS[flag].value
         if not paths:
-            raise app.UsageError(f"--{'train' if split == 'train' else 'valid'}_data_paths is empty")
-        return read_e3d_npz(paths, batch_size=batch_size, seq_length=FLAGS.total_length, shuffle=shuffle, seed=seed,
-                            epochs=epochs)
-    if FLAGS.dataset_name == "action":
+            raise InputError(f"--{flag} is empty")
+        opened = open_e3d_npz(paths, batch_size=batch_size, seq_length=FLAGS.total_length, shuffle=shuffle,
+                              seed=seed)
+    elif FLAGS.dataset_name == "action":
         # As the original: both KTH splits come from the first --valid_data_paths root.
-        if not FLAGS.valid_data_paths:
-            raise app.UsageError("--valid_data_paths (the KTH frame root) is empty")
-        return read_kth_frames(FLAGS.valid_data_paths, split=split, image_width=FLAGS.img_width,
-                               seq_length=FLAGS.total_length, batch_size=batch_size, shuffle=shuffle,
-                               seed=seed, epochs=epochs)
-    raise app.UsageError(f"--dataset_name={FLAGS.dataset_name!r}: choose mnist or action")
+        flag, paths = "valid_data_paths", FLAGS.valid_data_paths
+        if not paths:
+            raise InputError("--valid_data_paths (the KTH frame root) is empty")
+        opened = open_kth_frames(paths, split=split, image_width=FLAGS.img_width, seq_length=FLAGS.total_length,
+                                 batch_size=batch_size, shuffle=shuffle, seed=seed)
+    else:
+        raise InputError(f"--dataset_name={FLAGS.dataset_name!r}: choose mnist or action")
+    _, height, width, channels = opened[1]
+    if (height, width) != (FLAGS.img_width, FLAGS.img_width):
+        raise InputError(f"--img_width={FLAGS.img_width}: the frames of --{flag}={paths} are {height}x{width} "
+                         f"(height x width); pass --img_width={width} for square frames of that size")
+    if channels != FLAGS.img_channel:
+        raise InputError(f"--img_channel={FLAGS.img_channel}: the frames of --{flag}={paths} have {channels} "
+                         "channel(s)")
+    return opened
+
+
+def _dataset(opened, shuffle: bool, epochs, seed=None):
+    """The original's batches of an opened handle as a tf.data dataset of ``{"images": [batch, T, H, W, C]}``;
+    shuffled, from a fresh copy of the handle (its own order and ``random.Random(seed)``, as a handle just
+    opened), so every dataset made reads the same sequence of batches."""
+    import copy
+    import random
+
+    from vidpred_tf.data.e3d_npz import original_batch_dataset
+
+    handle, frame_shape = opened
+    if shuffle:
+        handle = copy.copy(handle)
+        handle.indices = copy.copy(handle.indices)
+        handle.rng, handle.position = random.Random(seed), 0
+    return original_batch_dataset(handle, frame_shape, shuffle=shuffle, epochs=epochs)
 
 
 class _Evaluator:
     """The original's test pass; the test data and the compiled predict function are made once per run."""
 
-    def __init__(self, model, config, num_towers: int):
+    def __init__(self, model, config, num_towers: int, opened):
         from vidpred_tf.models.e3d.evaluation import model_predict_fn
 
         self.num_towers = num_towers
-        self.dataset = _data_handle("test", FLAGS.batch_size * num_towers, False, 0, 1)
+        self.dataset = _dataset(opened, False, 1)
         self.predict = model_predict_fn(model, config)
 
     def __call__(self, save_name, summaries=None, step: int = 0):
@@ -220,9 +261,19 @@ def main(argv):
         raise app.UsageError(str(err)) from err
     strategy = _strategy()
     towers = strategy.num_replicas_in_sync
+    # Every input is checked before anything is written (manifest, events file, checkpoints): the pretrained
+    # checkpoint against the model, the data files against the flags. Bad input is an InputError, reported by
+    # cli.run in one line.
     load = _weights_loader(FLAGS.pretrained_model)
+    train_mode = FLAGS.is_training == "True"
+    if train_mode and not FLAGS.save_dir:
+        raise app.UsageError("--save_dir is empty: training needs a directory for checkpoints")
+    _check_loader(load, config)
+    train_data = _open_data("train", FLAGS.batch_size * towers, True, FLAGS.seed) if train_mode else None
+    test_data = (_open_data("test", FLAGS.batch_size * towers, False, 0)
+                 if not train_mode or FLAGS.test_interval else None)
 
-    if FLAGS.is_training != "True":
+    if not train_mode:
         # Test mode: the weights of --pretrained_model, else the newest checkpoint of --save_dir.
         model = build_model(config)
         if load is not None:
@@ -230,19 +281,19 @@ def main(argv):
         else:
             import tensorflow as tf
 
+            from vidpred_tf.checkpoint_check import check_model_checkpoint
             from vidpred_tf.training.checkpoint import restore_model_weights
 
             latest = tf.train.latest_checkpoint(FLAGS.save_dir) if FLAGS.save_dir else None
             if latest is None:
                 raise app.UsageError("test mode needs --pretrained_model or a checkpoint in --save_dir")
+            check_model_checkpoint(model, latest, what="--save_dir checkpoint")
             restore_model_weights(model, latest)
             print(f"Restored {latest}", flush=True)
         print(f"Total number of model parameters: {model.parameter_count()}", flush=True)
-        _Evaluator(model, config, towers)("test_result")
+        _Evaluator(model, config, towers, test_data)("test_result")
         return
 
-    if not FLAGS.save_dir:
-        raise app.UsageError("--save_dir is empty: training needs a directory for checkpoints")
     sampling = SamplingConfig.from_flags(FLAGS)
     task = E3DTask(config, sampling, FLAGS.lr, seed=FLAGS.seed, load_pretrained=load, keep_ema=FLAGS.keep_ema)
     trainer = Trainer(task, TrainerConfig(
@@ -262,14 +313,14 @@ def main(argv):
 
     def dataset_fn(context):
         per_replica = context.get_per_replica_batch_size(FLAGS.batch_size * towers)
-        dataset = _data_handle("train", FLAGS.batch_size * towers, True, FLAGS.seed, None)
+        dataset = _dataset(train_data, True, None, FLAGS.seed)
         # One original batch is split over the towers in order, as the original split its feed.
         dataset = dataset.unbatch().batch(per_replica, drop_remainder=True)
         if context.num_input_pipelines > 1:
             dataset = dataset.shard(context.num_input_pipelines, context.input_pipeline_id)
         return dataset.prefetch(2)
 
-    evaluator = _Evaluator(model, config, towers) if FLAGS.test_interval else None
+    evaluator = _Evaluator(model, config, towers, test_data) if FLAGS.test_interval else None
 
     def test_hook(trainer, step, losses):
         if evaluator is not None and step % FLAGS.test_interval == 0 and trainer.chief:
@@ -281,6 +332,6 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from vidpred_tf.cli import parse_flags
+    from vidpred_tf import cli
 
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2

@@ -47,14 +47,16 @@ def main(argv):
     from vidpred_tf.models.mspred.task import MSPredTraining
     from vidpred_tf.training import make_strategy
 
+    # Bad input (experiment, parameters, checkpoint, data) is an InputError: one line 'PROG: error: ...' from
+    # cli.run, raised before anything is written (the log lines are held until MSPredTraining has checked them).
+    exp_path = resolve_exp_directory(FLAGS.exp_directory)
+    if FLAGS.checkpoint:
+        checkpoints.resolve_checkpoint(exp_path, FLAGS.checkpoint)
     try:
-        exp_path = resolve_exp_directory(FLAGS.exp_directory)
-        if FLAGS.checkpoint:
-            checkpoints.resolve_checkpoint(exp_path, FLAGS.checkpoint)
         strategy = make_strategy(FLAGS.strategy)
-    except (FileNotFoundError, ValueError) as err:
+    except ValueError as err:
         raise app.UsageError(str(err)) from err
-    logger = Logger(exp_path)
+    logger = Logger(exp_path, hold=True)
     logger.log_info("Starting training procedure", message_type="new_exp")
     logger.print_("Initializing Trainer...")
     training = MSPredTraining(exp_path, checkpoint=FLAGS.checkpoint, resume_training=FLAGS.resume_training,
@@ -67,6 +69,6 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from vidpred_tf.cli import parse_flags
+    from vidpred_tf import cli
 
-    app.run(main, flags_parser=parse_flags)
+    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2

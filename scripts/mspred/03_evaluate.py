@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 
-from absl import app, flags
+from absl import flags
 
 from vidpred_tf.quiet import import_tensorflow_quietly
 
@@ -44,22 +44,28 @@ def main(argv):
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     del argv
     from vidpred_tf.models.mspred import evaluation
+    from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation
     from vidpred_tf.models.mspred.experiment import Logger, resolve_exp_directory
 
+    # Everything the user named is checked (experiment, parameters, checkpoint, LPIPS weights) before the first
+    # line of logs.txt or folder of results/ is written; a bad one is one line 'PROG: error: ...' (cli.run).
     exp_path = resolve_exp_directory(FLAGS.exp_directory)
-    logger = Logger(exp_path)
-    logger.log_info("Starting evaluation procedure", message_type="new_exp")
+    model, exp_params, _ = load_model_for_evaluation(exp_path, FLAGS.checkpoint)
     options = evaluation.MetricOptions(
         lpips=evaluation.load_lpips(FLAGS.lpips_weights), lpips_rescale=FLAGS.lpips_rescale,
         classwise_accuracy_as_recall=FLAGS.classwise_accuracy_as_recall,
         iou_ignore_absent_classes=FLAGS.iou_ignore_absent_classes)
+    logger = Logger(exp_path)
+    logger.log_info("Starting evaluation procedure", message_type="new_exp")
     logger.print_("Initializing Evaluator...")
     written = evaluation.evaluate_experiment(exp_path, FLAGS.checkpoint, n_samples_per_seq=FLAGS.n_samples_per_seq,
                                              seed=FLAGS.seed, datasets_root=FLAGS.datasets_root, options=options,
-                                             log=logger.print_)
+                                             log=logger.print_, model=model, exp_params=exp_params)
     for level, paths in sorted(written.items()):
         logger.print_(f"Level {level} results: {os.path.relpath(paths['json'], exp_path)}")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from vidpred_tf import cli
+
+    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2

@@ -44,4 +44,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from vidpred_tf import cli
+
+    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2

@@ -10,7 +10,7 @@ reduced to ``_moving`` (class 22), ``_background`` (0) and ``_static`` (mean of 
 
 from __future__ import annotations
 
-from absl import app, flags
+from absl import flags
 
 from vidpred_tf.quiet import import_tensorflow_quietly
 
@@ -33,4 +33,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from vidpred_tf import cli
+
+    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 import pathlib
-import sys
 
 # Re-exported: the subcommands import TensorFlow through these.
 from vidpred_tf.quiet import import_tensorflow_quietly, quiet_tensorflow, start_up_noise_filtered  # noqa: F401
 
-USAGE_ERROR = 2
+from vidpred_tf.errors import USAGE_ERROR, report  # noqa: F401
 
 
 def repo_root() -> pathlib.Path:
@@ -19,8 +18,7 @@ def repo_root() -> pathlib.Path:
 
 def report_error(prog: str, message: str, code: int = USAGE_ERROR) -> int:
     """Print ``prog: error: message`` to stderr and return ``code`` (the exit status)."""
-    print(f"{prog}: error: {message}", file=sys.stderr)
-    return code
+    return report(prog, message, code)
 
 
 def output_dir_problem(path) -> "str | None":

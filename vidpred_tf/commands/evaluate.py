@@ -68,27 +68,25 @@ def main(argv: Sequence[str], prog: str = "vidpred evaluate") -> int:
         return report_error(prog, f"--num_videos must be at least 1; got {args.num_videos}")
     if output_dir_problem(args.output_dir):
         return report_error(prog, output_dir_problem(args.output_dir))
-    try:
-        metrics = evaluation.check_metrics(args.metrics.split(","))
-        dataset_args = evaluation.parse_dataset_args(args.dataset_arg)
-        # Metric weights first: a wrong path should not wait for the predictions.
-        lpips = evaluation.load_lpips_weights(args.lpips_net, args.lpips_weights) if args.lpips_weights else None
-        i3d = evaluation.load_i3d_weights(args.i3d_weights) if args.i3d_weights else None
-        predictors = {label: inference.load_predictor(path) for label, path in zip(labels, args.checkpoint)}
-        videos = evaluation.load_dataset_videos(args.dataset, args.data, dataset_args, args.num_videos)
-        if args.copy_last:
-            first = next(iter(predictors.values()))
-            predictors[evaluation.COPY_LAST] = evaluation.CopyLastFrame(
-                first.image_size, first.channels, first.context_frames, first.default_horizon)
-        dataset = {"name": args.dataset, "data": args.data, "args": dataset_args,
-                   "video_shape": list(videos.shape[1:])}
-        result = evaluation.evaluate_predictors(
-            predictors, videos, context=args.context, horizon=args.horizon, samples=args.samples, seed=args.seed,
-            metrics=metrics, batch_size=args.batch_size, lpips=lpips, i3d_model=i3d, dataset=dataset,
-            progress=lambda line: print(line, flush=True))
-        files = evaluation.write_evaluation(result, args.output_dir)
-    except (inference.InputError, FileNotFoundError) as err:
-        return report_error(prog, str(err))
+    # Bad input raises vidpred_tf.errors.InputError; the vidpred dispatcher reports it in one line, status 2.
+    metrics = evaluation.check_metrics(args.metrics.split(","))
+    dataset_args = evaluation.parse_dataset_args(args.dataset_arg)
+    # Metric weights first: a wrong path should not wait for the predictions.
+    lpips = evaluation.load_lpips_weights(args.lpips_net, args.lpips_weights) if args.lpips_weights else None
+    i3d = evaluation.load_i3d_weights(args.i3d_weights) if args.i3d_weights else None
+    predictors = {label: inference.load_predictor(path) for label, path in zip(labels, args.checkpoint)}
+    videos = evaluation.load_dataset_videos(args.dataset, args.data, dataset_args, args.num_videos)
+    if args.copy_last:
+        first = next(iter(predictors.values()))
+        predictors[evaluation.COPY_LAST] = evaluation.CopyLastFrame(
+            first.image_size, first.channels, first.context_frames, first.default_horizon)
+    dataset = {"name": args.dataset, "data": args.data, "args": dataset_args,
+               "video_shape": list(videos.shape[1:])}
+    result = evaluation.evaluate_predictors(
+        predictors, videos, context=args.context, horizon=args.horizon, samples=args.samples, seed=args.seed,
+        metrics=metrics, batch_size=args.batch_size, lpips=lpips, i3d_model=i3d, dataset=dataset,
+        progress=lambda line: print(line, flush=True))
+    files = evaluation.write_evaluation(result, args.output_dir)
     print(f"{len(videos)} videos of {args.dataset}, context {result.context_frames}, horizon {result.horizon}, "
           f"seed {result.seed}")
     for checkpoint in result.checkpoints:

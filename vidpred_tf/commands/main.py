@@ -7,6 +7,7 @@ import sys
 from typing import Optional, Sequence
 
 from vidpred_tf.commands.common import USAGE_ERROR, quiet_tensorflow
+from vidpred_tf.errors import call_reporting_errors
 
 # Command -> module of vidpred_tf.commands, in the order --help lists them.
 COMMANDS = {
@@ -45,7 +46,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return USAGE_ERROR
     quiet_tensorflow()  # the subcommands import TensorFlow (common.import_tensorflow_quietly) once their
     try:                # arguments parse, so help and usage errors come at once
-        return int(_module(command).main(rest, prog=f"vidpred {command}") or 0)
+        # Bad input (vidpred_tf.errors.InputError, a missing file, a full disk) is one line and status 2.
+        prog = f"vidpred {command}"
+        module = _module(command)
+        return int(call_reporting_errors(prog, lambda: module.main(rest, prog=prog)) or 0)
     except SystemExit as stop:  # argparse and absl end with SystemExit; keep their status
         code = stop.code
         if code is None or isinstance(code, int):

@@ -51,17 +51,15 @@ def main(argv: Sequence[str], prog: str = "vidpred predict") -> int:
     output_dir = args.output_dir or f"{pathlib.Path(args.input).name.split('.')[0] or 'input'}_prediction"
     if output_dir_problem(output_dir):
         return report_error(prog, output_dir_problem(output_dir))
-    try:
-        frames = inference.load_video(args.input)
-        predictor = inference.load_predictor(args.checkpoint)
-        result = inference.predict_video(
-            predictor, frames, context=args.context, horizon=args.horizon, samples=args.samples, seed=args.seed,
-            start=args.start, frame_step=args.frame_step, resize=args.resize, source=f"input {args.input}")
-        files = inference.write_prediction_outputs(result, output_dir, fps=args.fps, extra={
-            "input": str(args.input), "checkpoint_argument": str(args.checkpoint), "resize": args.resize,
-            "start": args.start, "frame_step": args.frame_step})
-    except (inference.InputError, FileNotFoundError) as err:
-        return report_error(prog, str(err))
+    # Bad input raises vidpred_tf.errors.InputError; the vidpred dispatcher reports it in one line, status 2.
+    frames = inference.load_video(args.input)
+    predictor = inference.load_predictor(args.checkpoint)
+    result = inference.predict_video(
+        predictor, frames, context=args.context, horizon=args.horizon, samples=args.samples, seed=args.seed,
+        start=args.start, frame_step=args.frame_step, resize=args.resize, source=f"input {args.input}")
+    files = inference.write_prediction_outputs(result, output_dir, fps=args.fps, extra={
+        "input": str(args.input), "checkpoint_argument": str(args.checkpoint), "resize": args.resize,
+        "start": args.start, "frame_step": args.frame_step})
     height, width = predictor.image_size
     print(f"model: {predictor.paper}/{predictor.model_name} from {predictor.checkpoint} "
           f"({height}x{width}x{predictor.channels}, {'stochastic' if predictor.stochastic else 'deterministic'})")

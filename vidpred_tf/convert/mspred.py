@@ -27,6 +27,7 @@ from typing import Dict, Mapping, Optional, Sequence
 import numpy as np
 
 from vidpred_tf.convert import torch_files
+from vidpred_tf.errors import InputError
 from vidpred_tf.fileio import write_atomically
 
 IGNORED_KEYS = ("device_param",)
@@ -35,7 +36,7 @@ IGNORED_KEYS = ("device_param",)
 read_torch_file = torch_files.read_torch_file
 
 
-class StateDictMismatchError(ValueError):
+class StateDictMismatchError(InputError):
     """A state_dict does not fit the model; the message names the key and the source."""
 
 

@@ -21,6 +21,9 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.checkpoint_check import checkpoint_reader, read_tensor
+from vidpred_tf.errors import InputError
+
 EMA_SUFFIX = "/ExponentialMovingAverage"
 
 # Names that never hold model weights in the TF1 codebases we port.
@@ -33,7 +36,7 @@ DEFAULT_SKIP = (
 )
 
 
-class CheckpointMismatchError(ValueError):
+class CheckpointMismatchError(InputError):
     """The checkpoint does not fit the port's variables; the message names the first misfit."""
 
 
@@ -69,7 +72,7 @@ def read_tf1_checkpoint(path: str, skip: Sequence[str] = DEFAULT_SKIP,
     ``include`` (a regex searched in the name) keeps only matching names, e.g. ``r"^generator/"``.
     """
     prefix = _checkpoint_prefix(path)
-    reader = tf.train.load_checkpoint(prefix)
+    reader, _ = checkpoint_reader(prefix)
     patterns = [re.compile(p) for p in skip]
     keep = re.compile(include) if include else None
     values = {}
@@ -78,7 +81,7 @@ def read_tf1_checkpoint(path: str, skip: Sequence[str] = DEFAULT_SKIP,
             continue
         if keep is not None and not keep.search(name):
             continue
-        values[name] = reader.get_tensor(name)
+        values[name] = read_tensor(reader, name, prefix)
     return values
 
 
@@ -93,8 +96,7 @@ def load_tf1_checkpoint(path: str, mapping: Mapping[str, "tf.Variable"], *,
     assigning anything. ``transforms[name]`` converts an original value to the port's layout.
     """
     prefix = _checkpoint_prefix(path)
-    reader = tf.train.load_checkpoint(prefix)
-    shapes = reader.get_variable_to_shape_map()
+    reader, shapes = checkpoint_reader(prefix)
     patterns = [re.compile(p) for p in skip]
     keep = re.compile(include) if include else None
     transforms = dict(transforms or {})
@@ -114,7 +116,7 @@ def load_tf1_checkpoint(path: str, mapping: Mapping[str, "tf.Variable"], *,
         if use_ema and (name + EMA_SUFFIX) in shapes:
             source = name + EMA_SUFFIX
             from_ema.append(name)
-        value = reader.get_tensor(source)
+        value = read_tensor(reader, source, prefix)
         if name in transforms:
             value = transforms[name](value)
         if tuple(value.shape) != tuple(variable.shape):

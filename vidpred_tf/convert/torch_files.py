@@ -20,6 +20,8 @@ from typing import Dict, Mapping, Sequence
 
 import numpy as np
 
+from vidpred_tf.errors import InputError, MissingInputError
+
 _STORAGE_DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "BFloat16Storage": "bfloat16", "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16,
@@ -27,7 +29,7 @@ _STORAGE_DTYPES = {
 }
 
 
-class TorchNeededError(ImportError, ValueError):
+class TorchNeededError(ImportError, InputError):
     """A legacy-format PyTorch file and no PyTorch to read it; a ValueError too, as for any unreadable file."""
 
 
@@ -119,7 +121,7 @@ def _read_legacy_with_torch(path: str) -> object:
     try:
         loaded = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for unreadable or unsafe files
-        raise ValueError(f"cannot read {path} as a PyTorch file: {err}") from err
+        raise InputError(f"cannot read {path} as a PyTorch file: {err}") from err
     return _tensors_to_numpy(loaded)
 
 
@@ -131,7 +133,7 @@ def read_torch_file(path) -> object:
     with zipfile.ZipFile(path) as archive:
         pickles = [name for name in archive.namelist() if name.endswith("data.pkl")]
         if len(pickles) != 1:
-            raise ValueError(f"{path}: expected one data.pkl in the archive, found {len(pickles)}")
+            raise InputError(f"{path}: expected one data.pkl in the archive, found {len(pickles)}")
         prefix = pickles[0][:-len("data.pkl")]
         byteorder = "little"
         if f"{prefix}byteorder" in archive.namelist():
@@ -140,8 +142,9 @@ def read_torch_file(path) -> object:
                                               byteorder == "little")
         try:
             return unpickler.load()
-        except (pickle.UnpicklingError, KeyError, ValueError, TypeError) as err:
-            raise ValueError(f"cannot read {path}: {err}") from err
+        except (pickle.UnpicklingError, KeyError, ValueError, TypeError, EOFError, IndexError,
+                AttributeError, zipfile.BadZipFile) as err:
+            raise InputError(f"cannot read {path}: {err}") from err
 
 
 def read_state_dict(path, unwrap: Sequence[str] = ()) -> Dict[str, np.ndarray]:
@@ -152,21 +155,21 @@ def read_state_dict(path, unwrap: Sequence[str] = ()) -> Dict[str, np.ndarray]:
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"weight file {path} not found")
+        raise MissingInputError(f"weight file {path} not found")
     if path.endswith(".npz"):
         try:
             with np.load(path, allow_pickle=False) as archive:
                 return {key: archive[key] for key in archive.files}
-        except ValueError as err:
-            raise ValueError(f"cannot read {path} as an .npz of arrays: {err}") from err
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+            raise InputError(f"cannot read {path} as an .npz of arrays: {err}") from err
     loaded = read_torch_file(path)
     if isinstance(loaded, Mapping):
         loaded = next((loaded[key] for key in unwrap if key in loaded), loaded)
     if not isinstance(loaded, Mapping):
-        raise ValueError(f"{path} does not hold a state_dict (a mapping of names to tensors); got "
+        raise InputError(f"{path} does not hold a state_dict (a mapping of names to tensors); got "
                          f"{type(loaded).__name__}")
     not_arrays = [str(key) for key, value in loaded.items() if not isinstance(value, np.ndarray)]
     if not_arrays:
         inside = f" (nor a checkpoint dict with {' or '.join(map(repr, unwrap))})" if unwrap else ""
-        raise ValueError(f"{path} does not hold a state_dict{inside}: {not_arrays[0]!r} is not a tensor")
+        raise InputError(f"{path} does not hold a state_dict{inside}: {not_arrays[0]!r} is not a tensor")
     return {str(key): value for key, value in loaded.items()}

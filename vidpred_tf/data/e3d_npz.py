@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.data.registry import register_reader
+from vidpred_tf.errors import InputError, MissingInputError
 from vidpred_tf.fileio import write_atomically
 
 PathsArg = Union[str, Sequence[str]]
@@ -56,31 +57,48 @@ def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "e
     # The original README's paths start with ~ (absl does not expand it).
     paths = [os.path.expanduser(os.fspath(p)) for p in paths]
     if not paths:
-        raise ValueError(f"{reader}: no {what} given")
+        raise InputError(f"{reader}: no {what} given")
     if max_paths is not None and len(paths) > max_paths:
-        raise ValueError(f"{reader}: at most {max_paths} comma-separated paths are supported (as in the original); "
+        raise InputError(f"{reader}: at most {max_paths} comma-separated paths are supported (as in the original); "
                          f"got {len(paths)}: {paths}")
     return paths
 
 
 def _load_npz(path: str) -> dict:
     if not os.path.exists(path):
-        raise FileNotFoundError(f"e3d_npz: file {path} not found")
+        raise MissingInputError(f"e3d_npz: file {path} not found")
+    if not zipfile.is_zipfile(path):
+        raise InputError(f"e3d_npz: {path} is not a readable .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise ValueError(f"e3d_npz: {path} is not a readable .npz file ({type(err).__name__}: {err})") from err
+        raise InputError(f"e3d_npz: {path} is not a readable .npz file ({type(err).__name__}: {err})") from err
     for key in ("clips", "dims", "input_raw_data"):
         if key not in data:
-            raise ValueError(f"e3d_npz: {path} has no {key!r} array (keys: {sorted(data)})")
+            raise InputError(f"e3d_npz: {path} has no {key!r} array (keys: {sorted(data)})")
     clips, dims = data["clips"], data["dims"]
     if clips.ndim != 3 or clips.shape[0] != 2 or clips.shape[2] != 2:
-        raise ValueError(f"e3d_npz: {path}: 'clips' must be [2, N, 2]; got {clips.shape}")
+        raise InputError(f"e3d_npz: {path}: 'clips' must be [2, N, 2]; got {clips.shape}")
     if dims.shape not in ((1, 3), (2, 3)):
-        raise ValueError(f"e3d_npz: {path}: 'dims' must be [1, 3] or [2, 3]; got {dims.shape}")
+        raise InputError(f"e3d_npz: {path}: 'dims' must be [1, 3] or [2, 3]; got {dims.shape}")
     if dims.shape == (2, 3) and "output_raw_data" not in data:
-        raise ValueError(f"e3d_npz: {path}: 'dims' is [2, 3] but there is no 'output_raw_data'")
+        raise InputError(f"e3d_npz: {path}: 'dims' is [2, 3] but there is no 'output_raw_data'")
+    sources = [("input_raw_data", 0)] + ([("output_raw_data", 1)] if dims.shape == (2, 3) else [])
+    for key, row in sources:
+        raw = data[key]
+        if raw.ndim != 4 or tuple(int(d) for d in dims[row]) != tuple(raw.shape[1:]):
+            raise InputError(f"e3d_npz: {path}: 'dims'[{row}] says frames of (C, H, W) = "
+                             f"{tuple(int(d) for d in dims[row])} but {key!r} has shape {tuple(raw.shape)}")
+    for part in (0, 1):
+        raw = data[sources[-1][0] if part == 1 else "input_raw_data"]
+        starts, counts = clips[part, :, 0].astype(np.int64), clips[part, :, 1].astype(np.int64)
+        bad = np.flatnonzero((starts < 0) | (counts < 0) | (starts + counts > raw.shape[0]))
+        if bad.size:
+            k = int(bad[0])
+            raise InputError(f"e3d_npz: {path}: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
+                             f"{int(starts[k])}..{int(starts[k] + counts[k])} but the data has {raw.shape[0]} frames "
+                             f"({bad.size} clip(s) point past the data)")
     return data
 
 
@@ -217,7 +235,7 @@ class MnistNpzHandle(OriginalBatchHandle):
             start, count = int(clips[k, 0]), int(clips[k, 1])
             frames = raw[start:start + count]
             if frames.shape[0] != count:
-                raise ValueError(f"e3d_npz: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
+                raise InputError(f"e3d_npz {self.paths}: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
                                  f"{start}..{start + count} but the data has {raw.shape[0]} frames")
             out[row, :count] = np.transpose(frames, (0, 2, 3, 1))
         return out
@@ -267,14 +285,24 @@ def read_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] 
     ``epochs`` passes (``None``: forever), each reshuffled when ``shuffle`` (Python ``random.Random(seed)``;
     the original used the unseeded global ``random``).
     """
+    handle, frame_shape = open_e3d_npz(paths, batch_size=batch_size, seq_length=seq_length, shuffle=shuffle,
+                                       seed=seed, fix_multi_path_offset=fix_multi_path_offset)
+    return original_batch_dataset(handle, frame_shape, shuffle=shuffle, epochs=epochs)
+
+
+def open_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] = None, shuffle: bool = False,
+                 seed: Optional[int] = None,
+                 fix_multi_path_offset: bool = True) -> Tuple[MnistNpzHandle, Tuple[int, ...]]:
+    """``(handle, frame_shape [T, H, W, C])`` of :func:`read_e3d_npz`, the files read and checked:
+    ``InputError`` naming the file when it is unreadable, inconsistent or gives no batch."""
     handle = MnistNpzHandle(paths, batch_size, rng=random.Random(seed) if shuffle else None,
                             fix_multi_path_offset=fix_multi_path_offset)
     first = handle.get_batch() if not handle.no_batch_left() else None
     if first is None:
-        raise ValueError(f"e3d_npz {handle.paths}: {handle.total()} sequences give no batch of {batch_size} "
+        raise InputError(f"e3d_npz {handle.paths}: {handle.total()} sequences give no batch of {batch_size} "
                          "(the original never serves the last full batch)")
-    frame_shape = first.shape[1:]
+    frame_shape = tuple(int(d) for d in first.shape[1:])
     if seq_length is not None and frame_shape[0] != int(seq_length):
-        raise ValueError(f"e3d_npz {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
+        raise InputError(f"e3d_npz {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
                          f"but seq_length / --total_length is {seq_length}")
-    return original_batch_dataset(handle, frame_shape, shuffle=shuffle, epochs=epochs)
+    return handle, frame_shape

@@ -37,6 +37,7 @@ from PIL import Image
 
 from vidpred_tf.data.e3d_npz import OriginalBatchHandle, _split_paths, original_batch_dataset
 from vidpred_tf.data.registry import register_reader
+from vidpred_tf.errors import InputError, MissingInputError
 from vidpred_tf.fileio import write_atomically
 
 CATEGORIES_NON_OVERLAPPING = ("boxing", "handclapping", "handwaving", "walking")
@@ -54,7 +55,7 @@ def _read_channel0(path: str) -> np.ndarray:
         return pixels[:, :, 0]
     if pixels.ndim == 2:
         return pixels
-    raise ValueError(f"kth_frames: cannot read frame {path} (array shape {pixels.shape})")
+    raise InputError(f"kth_frames: cannot read frame {path} (array shape {pixels.shape})")
 
 
 def load_kth_split(root: str, split: str, image_width: int, seq_length: int, video_order: str = "sorted",
@@ -79,14 +80,15 @@ def _load_split(root: str, split: str, image_width: int, seq_length: int,
         raise ValueError(f"kth_frames: video_order must be 'sorted' or 'listdir'; got {video_order!r}")
     root = os.fspath(root)
     if not os.path.isdir(root):
-        raise FileNotFoundError(f"kth_frames: data root {root} is not a directory")
+        raise MissingInputError(f"kth_frames: data root {root} is not a directory")
     persons = SPLIT_PERSONS[split]
     frames, numbers, videos, overlapping = [], [], [], []
     video_id = 0
     for category in CATEGORIES:
         category_dir = os.path.join(root, category)
         if not os.path.isdir(category_dir):
-            raise FileNotFoundError(f"kth_frames: category folder {category_dir} is missing")
+            raise MissingInputError(f"kth_frames: category folder {category_dir} is missing (a KTH frame root holds "
+                                    f"{', '.join(CATEGORIES)})")
         video_dirs = os.listdir(category_dir)
         if video_order == "sorted":
             video_dirs = sorted(video_dirs)
@@ -101,7 +103,7 @@ def _load_split(root: str, split: str, image_width: int, seq_length: int,
                 try:
                     number = int(name[6:10])
                 except ValueError:
-                    raise ValueError(f"kth_frames: frame file {os.path.join(video_path, name)} has no frame "
+                    raise InputError(f"kth_frames: frame file {os.path.join(video_path, name)} has no frame "
                                      "number at characters 6:10 (expected image_NNNN.*)") from None
                 frames.append(_read_channel0(os.path.join(video_path, name)))
                 numbers.append(number)
@@ -180,11 +182,20 @@ def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, bat
     ``paths``: the data root (a comma-separated string or a list: only the first is used, as in the original).
     ``epochs`` passes (``None``: forever), reshuffled each pass when ``shuffle``.
     """
+    handle, frame_shape = open_kth_frames(paths, split=split, image_width=image_width, seq_length=seq_length,
+                                          batch_size=batch_size, shuffle=shuffle, seed=seed, video_order=video_order)
+    return original_batch_dataset(handle, frame_shape, shuffle=shuffle, epochs=epochs)
+
+
+def open_kth_frames(paths, *, split: str, image_width: int, seq_length: int, batch_size: int,
+                    shuffle: bool = False, seed: Optional[int] = None,
+                    video_order: str = "sorted") -> Tuple[KthHandle, Tuple[int, ...]]:
+    """``(handle, frame_shape [T, W, W, 1])`` of :func:`read_kth_frames`, the split read and checked:
+    ``InputError`` naming the root when it is not a KTH frame tree or gives no batch."""
     root = _split_paths(paths, max_paths=None, reader="kth_frames", what="data root")[0]
     handle = kth_handle(root, split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
                         rng=random.Random(seed) if shuffle else None, video_order=video_order)
     if handle.no_batch_left():
-        raise ValueError(f"kth_frames {root} ({split}): {handle.total()} clips give no batch of {batch_size} "
-                         "(the original never serves the last full batch)")
-    return original_batch_dataset(handle, (seq_length, image_width, image_width, 1), shuffle=shuffle,
-                                  epochs=epochs)
+        raise InputError(f"kth_frames {root} ({split}): {handle.total()} clips of {seq_length} frames give no batch "
+                         f"of {batch_size} (the original never serves the last full batch)")
+    return handle, (int(seq_length), int(image_width), int(image_width), 1)

@@ -8,6 +8,7 @@ Files are written atomically: to a temporary name with the same extension in the
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 from typing import List
@@ -83,6 +84,9 @@ def _run(stream, frames: np.ndarray, where: str) -> bytes:
                                capture_stderr=True)
     except ffmpeg.Error as err:
         stderr = (err.stderr or b"").decode("utf-8", "replace").strip()
+        if "No space left on device" in stderr or "Disk quota exceeded" in stderr:
+            # A full disk, not an encoder problem: an OSError that says so, naming what was being written.
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), where) from None
         raise RuntimeError(f"ffmpeg failed on {where}:\n{stderr[-3000:]}") from None
     return stdout
 

@@ -22,6 +22,7 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.errors import InputError, MissingInputError
 from vidpred_tf.training.checkpoint import named_checkpoint_prefix, restore_model_weights
 
 MODELS_DIR = "models"
@@ -46,7 +47,7 @@ def models_dir(exp_path: str) -> str:
 def resolve_checkpoint(exp_path: str, name: str) -> Tuple[str, str]:
     """``("port", prefix)`` or ``("original", file)`` for ``--checkpoint name``; a clear error when neither exists."""
     if not name:
-        raise ValueError("--checkpoint is empty")
+        raise InputError("--checkpoint is empty")
     directory = models_dir(exp_path)
     candidate = os.path.join(directory, name)
     if os.path.isfile(candidate) and name.endswith((".pth", ".pt", ".npz")):
@@ -55,7 +56,7 @@ def resolve_checkpoint(exp_path: str, name: str) -> Tuple[str, str]:
     prefix = named_checkpoint_prefix(os.path.join(directory, stem))
     if prefix is None:
         available = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-        raise FileNotFoundError(f"--checkpoint {name}: no checkpoint {stem} (port) or {name} (original file) in "
+        raise MissingInputError(f"--checkpoint {name}: no checkpoint {stem} (port) or {name} (original file) in "
                                 f"{directory}; available: {', '.join(available) or 'none'}")
     return "port", prefix
 
@@ -90,6 +91,9 @@ def load_weights(model, exp_path: str, name: str) -> Tuple[str, str]:
     """Load only the model weights of ``--checkpoint name`` into a built ``model``; returns (kind, path)."""
     kind, path = resolve_checkpoint(exp_path, name)
     if kind == "port":
+        from vidpred_tf.checkpoint_check import check_model_checkpoint
+
+        check_model_checkpoint(model, path, what=f"--checkpoint {name}:")  # one line naming the misfits
         restore_model_weights(model, path)
     else:
         from vidpred_tf.convert.mspred import load_state_dict_into_model, read_state_dict
@@ -140,8 +144,16 @@ def load_model_for_evaluation(exp_dir: str, checkpoint_name: str, model_factory=
         else resolve_exp_directory(exp_dir)
     exp_params = prepare_exp_params(load_exp_params(exp_path))
     kind, path = resolve_checkpoint(exp_path, checkpoint_name)
+    state_dict = None
+    if kind == "original":
+        from vidpred_tf.convert.mspred import load_state_dict_into_model, read_state_dict
+
+        state_dict = read_state_dict(path)  # an unreadable or refused file is named before the model is built
     model = build_model_for(exp_params, model_factory)
-    load_weights(model, exp_path, checkpoint_name)
+    if state_dict is None:
+        load_weights(model, exp_path, checkpoint_name)
+    else:
+        load_state_dict_into_model(model, state_dict, source=path)
     if kind == "port":
         epoch = read_port_state(path).get("epoch")
     else:

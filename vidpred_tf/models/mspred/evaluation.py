@@ -381,9 +381,9 @@ def load_lpips(weights: Optional[str]):
     """An AlexNet LPIPS with the given converted weights, or None (with a warning) when there are none."""
     if not weights:
         return None
-    from vidpred_tf.metrics.lpips import LPIPS
+    from vidpred_tf.evaluation import load_lpips_weights
 
-    return LPIPS("alex", weights=weights)
+    return load_lpips_weights("alex", weights)  # InputError naming --lpips_weights when missing or wrong
 
 
 def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, seed: int = 13,
@@ -402,7 +402,6 @@ def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, se
         from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation
 
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
-    dirs = results_dirs(exp_dir, checkpoint)
     hierarchical = is_hierarchical(exp_params)
     aux_outputs = uses_aux_outputs(exp_params)
     periods = exp_params["model"].get("HierarchLSTM", {}).get("periods") if hierarchical else None
@@ -423,6 +422,8 @@ def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, se
     trackers, numbers = evaluate_batches(model_fn, batches, context, num_preds, metrics_per_level,
                                          n_samples=n_samples_per_seq, options=options,
                                          levels=3 if aux_outputs else 1)
+    # The result folders are made only now: bad input (checkpoint, data) leaves no empty results/ behind.
+    dirs = results_dirs(exp_dir, checkpoint)
     written = {}
     for level, tracker in sorted(trackers.items()):
         results = tracker.results()

@@ -20,6 +20,7 @@ import traceback
 from typing import Mapping, Optional
 
 from vidpred_tf.fileio import write_atomically, write_json
+from vidpred_tf.errors import InputError, MissingInputError
 
 RANDOM_SEED = 13
 PARAMS_FILE = "experiment_params.json"
@@ -112,7 +113,7 @@ def available_configs() -> list:
 def config_path(config: str) -> str:
     """The json file of ``--config``: a shipped config name (".json" appended when missing) or a json path."""
     if not config:
-        raise ValueError("--config is empty")
+        raise InputError("--config is empty")
     if os.path.isfile(config):
         return os.path.abspath(config)
     name = config if config.endswith(".json") else f"{config}.json"
@@ -132,10 +133,10 @@ def load_config(config: Optional[str]) -> dict:
         with open(path, encoding="utf-8") as handle:
             params = json.load(handle)
     except json.JSONDecodeError as err:
-        raise ValueError(f"config {path} is not valid JSON: {err}") from err
+        raise InputError(f"config {path} is not valid JSON: {err}") from err
     missing = [group for group in GROUPS if group not in params]
     if missing:
-        raise ValueError(f"config {path} lacks the groups {missing}")
+        raise InputError(f"config {path} lacks the groups {missing}")
     return params
 
 
@@ -146,7 +147,7 @@ def resolve_exp_directory(exp_directory: str, create: bool = False) -> str:
     inside the experiments folder is kept. A missing directory is created with ``create``, otherwise an error.
     """
     if not exp_directory:
-        raise ValueError("-d/--exp_directory is empty")
+        raise InputError("-d/--exp_directory is empty")
     root = experiments_root()
     path = os.path.normpath(exp_directory)
     if not os.path.isabs(path):
@@ -156,7 +157,7 @@ def resolve_exp_directory(exp_directory: str, create: bool = False) -> str:
         path = os.path.join(root, *parts) if parts else root
     if not os.path.isdir(path):
         if not create:
-            raise FileNotFoundError(f"-d {exp_directory}: experiment directory {path} does not exist "
+            raise MissingInputError(f"-d {exp_directory}: experiment directory {path} does not exist "
                                     f"(relative paths are taken under {root})")
         os.makedirs(path, exist_ok=True)
     return path
@@ -166,19 +167,34 @@ class Logger:
     """Appends ``<YYYY-MM-DD-HH:MM:SS>    <TYPE>: message`` lines to ``<exp>/logs.txt`` (lib/logger.Logger).
 
     ``new_exp`` messages are preceded by three blank lines. Unlike the original, an ``error`` message does not
-    exit the program: the caller decides.
+    exit the program: the caller decides. With ``hold`` the lines are kept in memory until :meth:`release`
+    (called once the run's inputs are checked), so a run refused for bad input leaves ``logs.txt`` as it was.
     """
 
-    def __init__(self, exp_path: str, file_name: str = LOGS_FILE):
+    def __init__(self, exp_path: str, file_name: str = LOGS_FILE, hold: bool = False):
         self.logs_path = os.path.join(exp_path, file_name)
+        self._held = [] if hold else None
+
+    def release(self) -> None:
+        """Write the held lines (if any) and write every later line at once."""
+        held, self._held = self._held, None
+        if held:
+            self._write("".join(held))
+
+    def _write(self, text: str) -> None:
+        with open(self.logs_path, "a", encoding="utf-8") as handle:
+            handle.write(text)
 
     def log_info(self, message: str, message_type: str = "info") -> None:
         if message_type not in MESSAGE_TYPES:
             message_type = "info"
         prefix = "\n\n\n" if message_type == "new_exp" else ""
         now = datetime.datetime.now().strftime("%Y-%m-%d-%H:%M:%S")
-        with open(self.logs_path, "a", encoding="utf-8") as handle:
-            handle.write(f"{prefix}{now}    {message_type.upper()}: {message}\n")
+        line = f"{prefix}{now}    {message_type.upper()}: {message}\n"
+        if self._held is not None:
+            self._held.append(line)
+        else:
+            self._write(line)
 
     def print_(self, message: str, message_type: str = "info") -> None:
         """Print and log (the original's ``print_``)."""
@@ -228,15 +244,17 @@ def load_exp_params(exp_path: str) -> dict:
     """``<exp>/experiment_params.json`` with ``_general.last_loaded`` set to now (as lib/config does)."""
     path = os.path.join(exp_path, PARAMS_FILE)
     if not os.path.isfile(path):
-        raise FileNotFoundError(f"experiment parameters file {path} does not exist")
+        raise MissingInputError(f"experiment parameters file {path} does not exist")
     try:
         with open(path, encoding="utf-8") as handle:
             params = json.load(handle)
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise InputError(f"{path} is not valid JSON: {err}") from err
+    if not isinstance(params, dict):
+        raise InputError(f"{path}: expected a JSON object of parameter groups; got {type(params).__name__}")
     missing = [group for group in GROUPS if group not in params]
     if missing:
-        raise ValueError(f"{path} lacks the parameter groups {missing}")
+        raise InputError(f"{path} lacks the parameter groups {missing}")
     params.setdefault("_general", {"exp_path": exp_path})
     params["_general"]["last_loaded"] = timestamp()
     return params

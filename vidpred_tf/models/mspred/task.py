@@ -18,6 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.errors import InputError
 from vidpred_tf.models.mspred.experiment import hierarchical_num_preds
 from vidpred_tf.models.mspred.losses import RECONSTRUCTION_LOSSES, kl_loss, reconstruction_loss
 from vidpred_tf.training.optimizers import TorchAdam, TorchSGD
@@ -248,13 +249,25 @@ class MSPredTraining:
         self.log_frequency = int(training["log_frequency"])
         self.batch_size = int(training["batch_size"])
         self.tf_epochs = int(training["tf_epochs"])
-        self.plots_path = os.path.join(exp_path, "plots", "valid_plots")
-        for sub in ("gifs", "images"):
-            os.makedirs(os.path.join(self.plots_path, sub), exist_ok=True)
-        self.models_path = ckpt.models_dir(exp_path)
-        os.makedirs(self.models_path, exist_ok=True)
-        self.tboard_path = os.path.join(exp_path, "tboard_logs", f"tboard_{experiment.timestamp()}")
-        os.makedirs(self.tboard_path, exist_ok=True)
+        if resume_training and not checkpoint:
+            checkpoint = ckpt.LAST_SAVED  # port convenience: --resume_training alone continues the last run
+        if checkpoint:
+            # A missing or unreadable checkpoint is found before anything is written into the experiment.
+            kind, path = ckpt.resolve_checkpoint(exp_path, checkpoint)
+            if kind == "original" and resume_training:
+                raise InputError(f"--checkpoint {checkpoint} --resume_training: {path} is an original PyTorch "
+                                 "checkpoint; its optimizer state cannot be resumed in the port. Drop "
+                                 "--resume_training to fine-tune from its weights")
+            if kind == "original":
+                from vidpred_tf.convert.mspred import read_state_dict
+
+                read_state_dict(path)
+            else:
+                from vidpred_tf.checkpoint_check import checkpoint_reader, read_tensor
+
+                reader, shapes = checkpoint_reader(path, what=f"--checkpoint {checkpoint}:")
+                for key in shapes:  # a truncated data file is found now, not after the events file exists
+                    read_tensor(reader, key, path, what=f"--checkpoint {checkpoint}:")
 
         # Data: the sequence length covers the slowest level's predictions (02_train.load_data).
         num_frames = experiment.sequence_length(params)
@@ -276,6 +289,16 @@ class MSPredTraining:
         self.shuffle_train = params["dataset"].get("shuffle_train", True)
         self.shuffle_eval = params["dataset"].get("shuffle_eval", False)
         self.struct_types = STRUCT_TYPES.get(params["dataset"]["dataset_name"], ["BLOB_HEATMAP"] * 2)
+        # The inputs are checked: from here on the run writes into the experiment.
+        if hasattr(self.logger, "release"):
+            self.logger.release()
+        self.plots_path = os.path.join(exp_path, "plots", "valid_plots")
+        for sub in ("gifs", "images"):
+            os.makedirs(os.path.join(self.plots_path, sub), exist_ok=True)
+        self.models_path = ckpt.models_dir(exp_path)
+        os.makedirs(self.models_path, exist_ok=True)
+        self.tboard_path = os.path.join(exp_path, "tboard_logs", f"tboard_{experiment.timestamp()}")
+        os.makedirs(self.tboard_path, exist_ok=True)
 
         class_weights = None
         if "weighted_kpoint_loss" in params["loss"]["reconst_losses"]:
@@ -294,8 +317,6 @@ class MSPredTraining:
         self.lr_scheduler = make_lr_scheduler(training)
         self.beta_scheduler = make_beta_scheduler(params["loss"])
 
-        if resume_training and not checkpoint:
-            checkpoint = ckpt.LAST_SAVED  # port convenience: --resume_training alone continues the last run
         if checkpoint:
             self._load_checkpoint(checkpoint, resume_training)
         self.validation_losses: List[float] = []
@@ -317,6 +338,9 @@ class MSPredTraining:
                                  "fine-tune from its weights")
             ckpt.load_weights(self.trainer.model, self.exp_path, name)
             return
+        from vidpred_tf.checkpoint_check import check_model_checkpoint
+
+        check_model_checkpoint(self.trainer.model, path, what=f"--checkpoint {name}:", read_values=False)
         self.trainer.restore_from(path, weights_only=not resume)
         if resume:
             import json
