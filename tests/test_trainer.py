@@ -125,7 +125,7 @@ def test_multi_worker_two_processes_only_chief_writes(tmp_path):
     names = sorted(os.listdir(model_dir))
     assert [n for n in names if n.startswith("events.out.tfevents")].__len__() == 1, names
     assert {"checkpoint", "ckpt-2.index", "ckpt-4.index"} <= set(names)
-    assert all(n.startswith(("events.out", "checkpoint", "ckpt-")) for n in names), names
+    assert all(n.startswith(("events.out", "checkpoint", "ckpt-", "vidpred_run.json")) for n in names), names
 
 
 class _ExplodingTask(Task):
