@@ -229,7 +229,7 @@ def resolve_checkpoint(path) -> str:
 
 def restore_weights(model, checkpoint: str) -> None:
     """Load ``checkpoint`` (trainer checkpoint prefix or ``.weights.h5``) into ``model``; ``InputError`` naming
-    the file when it does not fit the model."""
+    the file when it does not fit the model or holds NaN/inf weights."""
     from vidpred_tf.training.checkpoint import restore_model_weights
 
     try:
@@ -240,6 +240,13 @@ def restore_weights(model, checkpoint: str) -> None:
     except ValueError as err:
         raise InputError(f"checkpoint {checkpoint} does not fit the model of its manifest: "
                          f"{str(err).splitlines()[0]}") from err
+    from vidpred_tf.training.checkpoint import describe_non_finite, non_finite_variables
+
+    bad = non_finite_variables(model.weights)
+    if bad:
+        raise InputError(f"checkpoint {checkpoint} holds non-finite weights ({describe_non_finite(bad, len(model.weights))}): "
+                         f"the training that wrote it diverged; use an earlier checkpoint or train again with a smaller "
+                         f"learning rate")
 
 
 # ---------------------------------------------------------------------------------------------- video input
@@ -524,6 +531,26 @@ def _finite(value) -> Optional[float]:
     return value if np.isfinite(value) else None
 
 
+def remove_stale_stages(output_dir, prefix: str) -> List[str]:
+    """Remove the staging folders ``<prefix><pid>-*`` of ``output_dir`` whose process no longer runs (a run killed
+    mid-write), and those of the older unnumbered form; returns what was removed."""
+    from vidpred_tf.fileio import process_alive
+
+    removed = []
+    output_dir = pathlib.Path(os.fspath(output_dir))
+    if not output_dir.is_dir():
+        return removed
+    for path in output_dir.iterdir():
+        if not path.name.startswith(prefix) or not path.is_dir():
+            continue
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and "-" in path.name[len(prefix):] and process_alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(str(path))
+    return removed
+
+
 @contextlib.contextmanager
 def staged_output_dir(output_dir, prefix: str):
     """Yields ``(output_dir, stage)``: the output folder (created if missing; ``InputError`` if it is a file or
@@ -538,7 +565,10 @@ def staged_output_dir(output_dir, prefix: str):
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
-    stage = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir))
+    remove_stale_stages(output_dir, prefix)
+    # The stage's name carries this process's id, so that a later run can tell a stage left by a killed run
+    # (its process is gone) from one that another running process is filling.
+    stage = pathlib.Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=output_dir))
     try:
         yield output_dir, stage
     except BaseException:

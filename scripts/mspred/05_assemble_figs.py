@@ -36,4 +36,6 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    from vidpred_tf.cli import one_line_errors
+
+    app.run(one_line_errors(main))

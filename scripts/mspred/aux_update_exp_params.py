@@ -39,6 +39,6 @@ def main(argv):
 
 if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from vidpred_tf.cli import parse_flags
+    from vidpred_tf.cli import run_script
 
-    app.run(main, flags_parser=parse_flags)
+    run_script(main)
