@@ -107,7 +107,7 @@ class CheckpointKeeper:
         paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
         if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
             paths.append(state.model_checkpoint_path)
-        paths = [p if os.path.isabs(p) else os.path.join(self.directory, p) for p in paths]
+        # get_checkpoint_state already puts the directory before relative entries.
         number = re.compile(r"-(\d+)$")
 
         def key(path: str) -> int:
