@@ -156,6 +156,7 @@ def test_usage_error_of_a_main_is_one_line_with_a_pointer_to_help(capsys):
 @pytest.mark.parametrize("script, args, expected", [
     ("scripts/e3d/run.py", ["--model_name", "no_such_model"], "run.py: error: "),
     ("scripts/mspred/02_train.py", ["-d", "experiments/no_such/"], "02_train.py: error: "),
+    ("scripts/e3d/run.py", ["--num_hidden", "8,8"], "run.py: error: num_hidden 8,8: "),
 ])
 def test_scripts_print_usage_errors_alone(tmp_path, script, args, expected):
     process = subprocess.run([sys.executable, str(REPO / script), *args], capture_output=True, text=True,
@@ -164,3 +165,5 @@ def test_scripts_print_usage_errors_alone(tmp_path, script, args, expected):
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1, process.stderr[-3000:]
     assert lines[0].startswith(expected) and lines[0].endswith("--help)"), lines
+    if "num_hidden" in args:
+        assert "pass --enforce_decoder_width_64=False to run.py" in lines[0]

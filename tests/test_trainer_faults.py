@@ -148,7 +148,8 @@ def test_an_evaluation_interrupted_by_a_kill_is_redone_on_resume(tmp_path, capsy
 
     _trainer(tmp_path, num_steps=4, checkpoint_every=2).fit(_data(), evaluations=[Evaluation("test", 2, evaluate)])
     assert calls == [2, 2, 4]
-    assert "Evaluation 'test' of step 2 did not finish before the run stopped: running it again" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Evaluation 'test' of step 2 did not finish before the run stopped: running it again" in out
     # Recorded: a further resume of the finished run redoes nothing.
     _trainer(tmp_path, num_steps=4, checkpoint_every=2).fit(_data(), evaluations=[Evaluation("test", 2, evaluate)])
     assert calls == [2, 2, 4]

@@ -244,9 +244,9 @@ def restore_weights(model, checkpoint: str) -> None:
 
     bad = non_finite_variables(model.weights)
     if bad:
-        raise InputError(f"checkpoint {checkpoint} holds non-finite weights ({describe_non_finite(bad, len(model.weights))}): "
-                         f"the training that wrote it diverged; use an earlier checkpoint or train again with a smaller "
-                         f"learning rate")
+        what = describe_non_finite(bad, len(model.weights))
+        raise InputError(f"checkpoint {checkpoint} holds non-finite weights ({what}): the training that wrote it "
+                         f"diverged; use an earlier checkpoint or train again with a smaller learning rate")
 
 
 # ---------------------------------------------------------------------------------------------- video input

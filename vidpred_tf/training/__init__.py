@@ -9,8 +9,8 @@ from vidpred_tf.training.trainer import (Evaluation, NonFiniteLossError, NonFini
 
 __all__ = [
     "AdamEpsInsideSqrt", "TorchAdam", "TorchSGD", "make_optimizer", "STRATEGIES", "is_chief", "make_strategy",
-    "worker_identity", "OptimizerSpec", "Task", "NonFiniteLossError", "NonFiniteWeightsError", "Evaluation", "CheckpointDamagedError", "Trainer",
-    "TrainerConfig", "TrainResult", "TRAINING_FAULTS",
+    "worker_identity", "OptimizerSpec", "Task", "NonFiniteLossError", "NonFiniteWeightsError", "Evaluation",
+    "CheckpointDamagedError", "Trainer", "TrainerConfig", "TrainResult", "TRAINING_FAULTS",
 ]
 
 # The errors with which a training run stops on a fault of its data, checkpoints or numbers: entry points report

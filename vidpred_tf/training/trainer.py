@@ -497,7 +497,7 @@ class Trainer:
             return flag
         value = tf.constant(1.0 if (flag and self.chief) else 0.0)
         per_replica = self.strategy.run(lambda: tf.identity(value))
-        return float(self.strategy.reduce(tf.distribute.ReduceOp.MAX, per_replica, axis=None)) > 0.5
+        return float(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)) > 0.5
 
     def fit(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], *,
             hooks: Sequence[Hook] = (), video_batch: Optional[Mapping[str, np.ndarray]] = None,
