@@ -109,7 +109,9 @@ def test_multi_worker_two_processes_only_chief_writes(tmp_path):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
         processes.append(subprocess.Popen(
             [sys.executable, TINY_TRAIN, "--model_dir", model_dir, "--num_steps", "4", "--checkpoint_every", "2",
-             "--strategy", "multi_worker", "--global_batch_size", "4"],
+             "--strategy", "multi_worker", "--global_batch_size", "4",
+             # By time too, after every step: the workers must agree on each save (clocks differ).
+             "--checkpoint_every_s", "1e-9"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             # A proxy of the host must not see the workers' loopback gRPC traffic.
             env={**os.environ, "TF_CONFIG": tf_config, "no_proxy": "127.0.0.1,localhost",
@@ -124,8 +126,8 @@ def test_multi_worker_two_processes_only_chief_writes(tmp_path):
     assert outputs[0]["losses"]["loss"] == pytest.approx(outputs[1]["losses"]["loss"], rel=1e-6)
     names = sorted(os.listdir(model_dir))
     assert [n for n in names if n.startswith("events.out.tfevents")].__len__() == 1, names
-    assert {"checkpoint", "ckpt-2.index", "ckpt-4.index"} <= set(names)
-    assert all(n.startswith(("events.out", "checkpoint", "ckpt-")) for n in names), names
+    assert {"checkpoint", "ckpt-1.index", "ckpt-2.index", "ckpt-3.index", "ckpt-4.index"} <= set(names)
+    assert all(n.startswith(("events.out", "checkpoint", "ckpt-", "vidpred_run.json")) for n in names), names
 
 
 class _ExplodingTask(Task):

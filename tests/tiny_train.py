@@ -20,6 +20,7 @@ from absl import app, flags  # noqa: E402
 flags.DEFINE_string("model_dir", None, "Where checkpoints and summaries go.", required=True)
 flags.DEFINE_integer("num_steps", 8, "Training steps.")
 flags.DEFINE_integer("checkpoint_every", 4, "Checkpoint interval in steps.")
+flags.DEFINE_float("checkpoint_every_s", 0.0, "Also checkpoint after this many seconds (0: by steps only).")
 flags.DEFINE_integer("kill_at_step", 0, "SIGKILL this process after this step (0: never).")
 flags.DEFINE_integer("sigterm_at_step", 0, "SIGTERM this process after this step (0: never).")
 flags.DEFINE_string("strategy", "one_device", "Strategy name (vidpred_tf.training.make_strategy).")
@@ -51,7 +52,8 @@ def main(argv):
                                         lstm_filters=(4,)), num_frames=5, learning_rate=0.01)
     config = TrainerConfig(model_dir=FLAGS.model_dir, num_steps=FLAGS.num_steps,
                            global_batch_size=FLAGS.global_batch_size, seed=FLAGS.seed,
-                           checkpoint_every=FLAGS.checkpoint_every, log_every=2)
+                           checkpoint_every=FLAGS.checkpoint_every, log_every=2,
+                           checkpoint_every_s=FLAGS.checkpoint_every_s or None)
     trainer = Trainer(task, config, strategy)
 
     def kill_hook(trainer, step, losses):

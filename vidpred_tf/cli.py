@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
-from typing import List, Sequence
+from typing import Callable, List, Optional, Sequence
 
-from absl import flags
+from absl import app, flags
 
 _BOOLEAN_WORDS = ("true", "false", "t", "f", "1", "0")
 
@@ -44,22 +46,60 @@ def parse_flags(argv: Sequence[str]) -> List[str]:
         sys.exit(1)
 
 
-def run(main, prog: "str | None" = None) -> None:
-    """``absl.app.run(main)`` for the package's scripts, with :func:`parse_flags` and the package's one handler of
-    bad input: an :class:`vidpred_tf.errors.InputError` (or a missing file, or a full disk) raised by ``main``
-    ends the program with one line ``PROG: error: MESSAGE`` on stderr and exit status 2, not a traceback.
-    ``prog`` defaults to the script's file name."""
-    import os
+def _fault_types() -> tuple:
+    """The faults of a run that end it in one line without being the user's input: diverged numbers and damaged
+    checkpoints. Only looked up once TensorFlow is loaded (nothing raises them before)."""
+    if "tensorflow" not in sys.modules:
+        return ()
+    from vidpred_tf.training import TRAINING_FAULTS
 
-    from absl import app
+    return tuple(TRAINING_FAULTS)
 
-    from vidpred_tf.errors import call_reporting_errors
 
-    name = prog or os.path.basename(sys.argv[0] or "vidpred")
+def _user_error_types() -> tuple:
+    """Errors that are the user's input even where they do not derive from ``InputError``: a damaged data file."""
+    if "tensorflow" not in sys.modules:
+        return ()
+    from vidpred_tf.data.tfrecord import CorruptRecordError
 
-    def reporting_main(argv):
-        status = call_reporting_errors(name, main, argv)
-        if status:
-            sys.exit(status)
+    return (CorruptRecordError,)
 
-    app.run(reporting_main, flags_parser=parse_flags)
+
+def one_line_errors(main: Callable, prog: Optional[str] = None) -> Callable:
+    """Wrap an absl ``main`` so that what is not a bug ends the program in one line on stderr, ``PROG: error:
+    MESSAGE``, with no traceback (the package's one handler; the ``vidpred`` commands use the same messages):
+
+    * ``app.UsageError`` (a bad flag value found by ``main``): the message with a pointer to ``--help``, instead of
+      absl's ~140 lines of flag help printed before it; exit status 2;
+    * bad input (:func:`vidpred_tf.errors.user_error_message`: ``InputError``, a missing file, a full disk) and a
+      damaged data file (``CorruptRecordError``): exit status 2;
+    * the training faults (``vidpred_tf.training.TRAINING_FAULTS``: non-finite weights or losses, damaged
+      checkpoints): exit status 1.
+    Anything else is a bug and keeps its traceback.
+    """
+    from vidpred_tf.errors import USAGE_ERROR, report, user_error_message
+
+    @functools.wraps(main)
+    def wrapped(argv):
+        name = prog or os.path.basename(argv[0] if argv else sys.argv[0])
+        try:
+            return main(argv)
+        except app.UsageError as error:
+            sys.exit(report(name, f"{error} (see {name} --help)", USAGE_ERROR))
+        except Exception as error:  # noqa: BLE001 - re-raised unless it is reported
+            message = user_error_message(error)
+            if message is None and isinstance(error, _user_error_types()):
+                message = str(error)
+            if message is not None:
+                sys.exit(report(name, message, USAGE_ERROR))
+            if isinstance(error, _fault_types()):
+                sys.exit(report(name, str(error), 1))
+            raise
+
+    return wrapped
+
+
+def run(main: Callable, prog: Optional[str] = None) -> None:
+    """``absl.app.run(main)`` for the package's scripts: the originals' spaced booleans (:func:`parse_flags`) and
+    one-line errors (:func:`one_line_errors`). ``prog`` defaults to the script's file name."""
+    app.run(one_line_errors(main, prog), flags_parser=parse_flags)

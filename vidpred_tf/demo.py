@@ -44,23 +44,45 @@ flags.DEFINE_bool("jit_compile", False, "XLA-compile the training step (scripts/
 FLAGS = flags.FLAGS
 
 
-def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: int) -> dict:
-    from vidpred_tf.data.moving_mnist import write_moving_mnist_tfrecords
+def _record_counts(files: dict, counts: dict) -> dict:
+    """Records per file of ``write_moving_mnist_tfrecords``' output: example ``i`` of a split goes to shard
+    ``i % num_shards``."""
+    expected = {}
+    for split, paths in files.items():
+        for index, path in enumerate(paths):
+            expected[path] = counts[split] // len(paths) + (index < counts[split] % len(paths))
+    return expected
 
+
+def _prepare_data(data_dir: str, config, num_train: int, num_test: int, seed: int) -> dict:
+    """The Moving MNIST files of ``data_dir``, reused when its manifest matches and every file holds the records
+    the manifest counts, else (re)generated. Temporary files of a generation that was killed are removed."""
+    from vidpred_tf.data.moving_mnist import write_moving_mnist_tfrecords
+    from vidpred_tf.data.tfrecord import CorruptRecordError, check_record_counts, remove_stale_temp_files
+
+    for path in remove_stale_temp_files(data_dir):
+        print(f"Removed {path}, left by a data generation that was stopped", flush=True)
     manifest_path = os.path.join(data_dir, "manifest.json")
     wanted = {"num_train": num_train, "num_test": num_test, "seed": seed, "num_digits": config.num_digits,
               "seq_length": config.seq_length, "image_size": config.image_size}
     if os.path.exists(manifest_path):
         with open(manifest_path) as handle:
             manifest = json.load(handle)
-        if manifest.get("config") == wanted and all(os.path.exists(f) for fs in manifest["files"].values()
-                                                    for f in fs):
-            print(f"Reusing Moving MNIST in {data_dir}", flush=True)
-            return manifest["files"]
+        if manifest.get("config") == wanted:
+            records = manifest.get("records") or _record_counts(manifest["files"], {"train": num_train,
+                                                                                   "test": num_test})
+            try:
+                check_record_counts(records)
+            except CorruptRecordError as err:
+                print(f"Moving MNIST in {data_dir} is damaged ({err}): generating it again", flush=True)
+            else:
+                print(f"Reusing Moving MNIST in {data_dir}", flush=True)
+                return manifest["files"]
     os.makedirs(data_dir, exist_ok=True)
     print(f"Generating Moving MNIST ({num_train} train / {num_test} test sequences) in {data_dir}", flush=True)
     files = write_moving_mnist_tfrecords(data_dir, num_train, num_test, config, seed=seed)
-    write_json(manifest_path, {"config": wanted, "files": files})
+    write_json(manifest_path, {"config": wanted, "files": files,
+                               "records": _record_counts(files, {"train": num_train, "test": num_test})})
     return files
 
 
@@ -164,9 +186,10 @@ def run_demo(out: str, minutes: float, *, model: str = "dna", max_steps: int = 1
     train_dir = os.path.join(out, "train", model)
     trainer = Trainer(task, TrainerConfig(
         model_dir=train_dir, num_steps=max_steps, global_batch_size=batch_size, seed=seed,
-        checkpoint_every=500, log_every=2 if model == "e3d_lstm" else 25,
+        # By time as well as by steps: a kill loses at most about a minute of training, whatever the speed.
+        checkpoint_every=500, checkpoint_every_s=60.0, log_every=2 if model == "e3d_lstm" else 25,
         video_every=10 if model == "e3d_lstm" else 250, time_budget_s=60.0 * minutes,
-        jit_compile=jit_compile), strategy)
+        jit_compile=jit_compile, learning_rate_flag="--learning_rate"), strategy)
     manifest = write_model_manifest(train_dir, model, task, seq_length - context_frames) if trainer.chief else None
 
     test_examples = read_tfrecords(files["test"], extra_keys=[])
@@ -269,23 +292,20 @@ def main(argv):
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress line
-    from vidpred_tf.inference import InputError
-
-    # e3d_lstm trains from scratch unless --init_from is given for it explicitly.
+    # e3d_lstm trains from scratch unless --init_from is given for it explicitly. Bad flags, damaged data and a
+    # diverged run end in one line (run() wraps main in vidpred_tf.cli.one_line_errors).
     init_from = FLAGS.init_from if FLAGS.model != "e3d_lstm" or FLAGS["init_from"].present else ""
-    try:
-        run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
-                 num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
-                 seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,
-                 seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile, init_from=init_from)
-    except InputError as err:  # a flag that names the wrong weights: one line, before any training
-        print(f"vidpred demo: error: {err}", file=sys.stderr)
-        sys.exit(2)
+    run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
+             num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
+             seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,
+             seed=FLAGS.seed, strategy_name=FLAGS.strategy, jit_compile=FLAGS.jit_compile, init_from=init_from)
 
 
 def run():
     """Console-script entry point."""
-    app.run(main, argv=sys.argv)
+    from vidpred_tf.cli import one_line_errors
+
+    app.run(one_line_errors(main, prog="vidpred demo"), argv=sys.argv)
 
 
 if __name__ == "__main__":

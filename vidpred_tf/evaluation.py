@@ -134,6 +134,17 @@ def load_dataset_videos(dataset: str, data: Optional[str] = None, dataset_args: 
         for example in examples.take(num_videos).as_numpy_iterator():
             videos.append(np.asarray(example["images"], np.float32))
     except tf.errors.OpError as err:
+        if dataset == "tfrecord" and data and isinstance(err, (tf.errors.DataLossError,
+                                                                tf.errors.InvalidArgumentError)):
+            # tf.data does not say which file is damaged ("truncated record at 6269088"): find it.
+            from vidpred_tf.data.tfrecord import error_naming_file
+
+            try:
+                better = error_naming_file(err, data)
+            except (OSError, ValueError, tf.errors.OpError):
+                better = err
+            if better is not err:
+                raise InputError(f"--dataset={dataset}: {better}") from err
         # A reader's Python error surfaces wrapped in TensorFlow's op error; its own message is the useful line.
         causes = re.findall(r"^\w*Error: (.+)$", err.message, re.MULTILINE)
         reason = causes[-1] if causes else err.message.strip().splitlines()[0]

@@ -8,6 +8,26 @@ import tempfile
 from typing import Callable, Optional
 
 
+def current_umask() -> int:
+    """The process's umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process ``pid`` runs on this host (``False`` for a dead one; ``True`` when unsure)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def write_atomically(path, write: Callable[[str], None], suffix: Optional[str] = None) -> None:
     """Call ``write(temp_path)`` for a temporary file beside ``path``, then move it into place.
 
@@ -26,6 +46,9 @@ def write_atomically(path, write: Callable[[str], None], suffix: Optional[str] =
     os.close(handle)
     try:
         write(temp_path)
+        # mkstemp makes the file private (0600); a written file gets the mode open() would give it (0666
+        # less the umask), so that others sharing the folder can read it.
+        os.chmod(temp_path, 0o666 & ~current_umask())
         os.replace(temp_path, path)
     except BaseException:
         if os.path.exists(temp_path):

@@ -226,7 +226,7 @@ def resolve_checkpoint(path) -> str:
 
 def restore_weights(model, checkpoint: str) -> None:
     """Load ``checkpoint`` (trainer checkpoint prefix or ``.weights.h5``) into ``model``; ``InputError`` naming
-    the file when it does not fit the model."""
+    the file when it does not fit the model or holds NaN/inf weights."""
     from vidpred_tf.checkpoint_check import check_model_checkpoint
     from vidpred_tf.training.checkpoint import restore_model_weights
 
@@ -243,6 +243,13 @@ def restore_weights(model, checkpoint: str) -> None:
     except (ValueError, OSError) as err:
         raise InputError(f"checkpoint {checkpoint} does not fit the model of its manifest: "
                          f"{str(err).splitlines()[0]}") from err
+    from vidpred_tf.training.checkpoint import describe_non_finite, non_finite_variables
+
+    bad = non_finite_variables(model.weights)
+    if bad:
+        what = describe_non_finite(bad, len(model.weights))
+        raise InputError(f"checkpoint {checkpoint} holds non-finite weights ({what}): the training that wrote it "
+                         f"diverged; use an earlier checkpoint or train again with a smaller learning rate")
 
 
 # ---------------------------------------------------------------------------------------------- video input
@@ -527,6 +534,26 @@ def _finite(value) -> Optional[float]:
     return value if np.isfinite(value) else None
 
 
+def remove_stale_stages(output_dir, prefix: str) -> List[str]:
+    """Remove the staging folders ``<prefix><pid>-*`` of ``output_dir`` whose process no longer runs (a run killed
+    mid-write), and those of the older unnumbered form; returns what was removed."""
+    from vidpred_tf.fileio import process_alive
+
+    removed = []
+    output_dir = pathlib.Path(os.fspath(output_dir))
+    if not output_dir.is_dir():
+        return removed
+    for path in output_dir.iterdir():
+        if not path.name.startswith(prefix) or not path.is_dir():
+            continue
+        pid = path.name[len(prefix):].split("-", 1)[0]
+        if pid.isdigit() and "-" in path.name[len(prefix):] and process_alive(int(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(str(path))
+    return removed
+
+
 @contextlib.contextmanager
 def staged_output_dir(output_dir, prefix: str):
     """Yields ``(output_dir, stage)``: the output folder (created if missing; ``InputError`` if it is a file or
@@ -541,8 +568,11 @@ def staged_output_dir(output_dir, prefix: str):
         output_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise InputError(f"--output_dir {output_dir}: cannot create it ({err.strerror or err})") from err
+    remove_stale_stages(output_dir, prefix)
     try:
-        stage = pathlib.Path(tempfile.mkdtemp(prefix=prefix, dir=output_dir))
+        # The stage's name carries this process's id, so that a later run can tell a stage left by a killed run
+        # (its process is gone) from one that another running process is filling.
+        stage = pathlib.Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=output_dir))
     except OSError as err:
         if created:
             shutil.rmtree(output_dir, ignore_errors=True)

@@ -91,6 +91,8 @@ flags.DEFINE_string("strategy", "auto", "auto|one_device|mirrored|multi_worker; 
                     "mirrors over that many devices.")
 flags.DEFINE_integer("seed", 0, "Seed of initialisation, shuffling and the scheduled-sampling draws.")
 flags.DEFINE_boolean("jit_compile", False, "XLA-compile the training step.")
+flags.DEFINE_boolean("enforce_decoder_width_64", True, "2-D models: refuse a decoder input other than the "
+                     "original's hard-coded 64 channels per layer (False: use the actual width of --num_hidden).")
 flags.DEFINE_boolean("use_ema", False, "With an original checkpoint: load the ExponentialMovingAverage shadows.")
 
 FLAGS = flags.FLAGS
@@ -249,7 +251,7 @@ def main(argv):
     from vidpred_tf.models.e3d.model import build_model
     from vidpred_tf.models.e3d.sampling import SamplingConfig
     from vidpred_tf.models.e3d.task import E3DTask
-    from vidpred_tf.training import Trainer, TrainerConfig
+    from vidpred_tf.training import Evaluation, Trainer, TrainerConfig
 
     if FLAGS.sampling_delta_per_iter is not None:
         logging.warning("--sampling_delta_per_iter=%s has no effect (as in the original, where the flag did not "
@@ -300,7 +302,8 @@ def main(argv):
         model_dir=FLAGS.save_dir, num_steps=FLAGS.max_iterations, global_batch_size=FLAGS.batch_size * towers,
         seed=FLAGS.seed, checkpoint_every=FLAGS.snapshot_interval, keep_checkpoints=5,
         checkpoint_name="model.ckpt", log_every=FLAGS.display_interval, summary_every=FLAGS.log_interval,
-        scalar_prefix="", summary_dir=FLAGS.log_dir or None, jit_compile=FLAGS.jit_compile), strategy)
+        scalar_prefix="", summary_dir=FLAGS.log_dir or None, jit_compile=FLAGS.jit_compile,
+        learning_rate_flag="--lr"), strategy)
     model = trainer.model
     if trainer.chief:
         from vidpred_tf.models.e3d.inference import write_e3d_manifest
@@ -322,11 +325,13 @@ def main(argv):
 
     evaluator = _Evaluator(model, config, towers, test_data) if FLAGS.test_interval else None
 
-    def test_hook(trainer, step, losses):
-        if evaluator is not None and step % FLAGS.test_interval == 0 and trainer.chief:
+    def test(trainer, step):
+        if trainer.chief:
             evaluator(step, trainer.summaries, step)
 
-    result = trainer.fit(dataset_fn, hooks=[test_hook])
+    # A test pass is recorded when it finishes: one interrupted by a kill is redone when the run resumes.
+    tests = [Evaluation("test", FLAGS.test_interval, test)] if evaluator is not None else []
+    result = trainer.fit(dataset_fn, evaluations=tests)
     print(f"Finished at iteration {result.step} ({result.status}); checkpoint {result.checkpoint}", flush=True)
 
 
@@ -334,4 +339,4 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from vidpred_tf import cli
 
-    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2
+    cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1

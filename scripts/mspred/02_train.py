@@ -71,4 +71,4 @@ if __name__ == "__main__":
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from vidpred_tf import cli
 
-    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2
+    cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1

@@ -68,4 +68,4 @@ def main(argv):
 if __name__ == "__main__":
     from vidpred_tf import cli
 
-    cli.run(main)  # bad input: one line 'PROG: error: ...', exit 2
+    cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1

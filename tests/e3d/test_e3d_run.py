@@ -153,7 +153,7 @@ def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
     assert f"Total number of model parameters: {build_model(config).parameter_count()}" in out
     assert sorted(os.listdir(tmp_path / "ckpt")) == [
         "checkpoint", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
-        "model.ckpt-4.data-00000-of-00001", "model.ckpt-4.index", "vidpred_model.json"]
+        "model.ckpt-4.data-00000-of-00001", "model.ckpt-4.index", "vidpred_model.json", "vidpred_run.json"]
     scalars = _scalars(str(tmp_path / "logs"))
     for tag in ("loss_train", "l1_loss_train", "l2_loss_train"):
         assert sorted(scalars[tag]) == [1, 2, 3, 4], (tag, scalars.get(tag))
@@ -176,6 +176,66 @@ def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
     # A finished run resumes at its last iteration instead of starting again.
     out = _run(data + TINY + ["--max_iterations", "4", "--test_interval", "0"], tmp_path)
     assert "Resumed from ckpt/model.ckpt-4 at step 4" in out
+
+
+def _run_process(args, cwd):
+    return subprocess.run([sys.executable, RUN, *args], capture_output=True, text=True, env=ENV, cwd=cwd,
+                          timeout=300)
+
+
+def _finite_checkpoint(prefix):
+    reader = tf.train.load_checkpoint(prefix)
+    for name in reader.get_variable_to_shape_map():
+        value = np.asarray(reader.get_tensor(name))
+        if np.issubdtype(value.dtype, np.floating) and not np.all(np.isfinite(value)):
+            return False
+    return True
+
+
+def test_resume_with_a_diverging_lr_uses_it_and_stops_in_one_line_at_a_finite_checkpoint(tmp_path):
+    write_fake_mnist_npz(str(tmp_path / "train.npz"), num_sequences=8, input_length=3, output_length=3, seed=1)
+    data = ["--train_data_paths", "train.npz", "--valid_data_paths", "train.npz", "--save_dir", "ckpt",
+            "--test_interval", "0", "--snapshot_interval", "1", "--display_interval", "1"]
+    _run(data + TINY + ["--max_iterations", "2"], tmp_path)
+    process = _run_process(data + TINY + ["--max_iterations", "30", "--lr", "1e30"], tmp_path)
+    assert process.returncode == 1, process.stdout[-2000:] + process.stderr[-3000:]
+    assert ("Learning rate of optimizer 'generator' (--lr) changed since the run started: 0.001 -> 1e+30; "
+            "training on with 1e+30") in process.stdout
+    # absl's INFO lines of the checkpoint saves come before; the error is the last line and the only one.
+    lines = process.stderr.strip().splitlines()
+    assert lines[-1].startswith("run.py: error: "), process.stderr[-3000:]
+    assert [line for line in lines if "error" in line.lower()] == lines[-1:], process.stderr[-3000:]
+    assert "non-finite" in lines[-1] and "Traceback" not in process.stderr
+    named = lines[-1].rsplit("Last good checkpoint: ", 1)[1]
+    assert named.startswith("ckpt/model.ckpt-"), lines[0]
+    assert int(named.rsplit("-", 1)[1]) >= 2, lines[-1]
+    state = tf.train.get_checkpoint_state(str(tmp_path / "ckpt"))
+    assert state.model_checkpoint_path.endswith(named.rsplit("/", 1)[1])
+    for prefix in state.all_model_checkpoint_paths:
+        assert _finite_checkpoint(str(tmp_path / "ckpt" / os.path.basename(prefix))), prefix
+
+
+def test_a_test_pass_cut_short_by_a_kill_is_redone_on_resume(tmp_path):
+    write_fake_mnist_npz(str(tmp_path / "train.npz"), num_sequences=8, input_length=3, output_length=3, seed=1)
+    write_fake_mnist_npz(str(tmp_path / "valid.npz"), num_sequences=4, input_length=3, output_length=3, seed=2)
+    data = ["--train_data_paths", "train.npz", "--valid_data_paths", "valid.npz", "--save_dir", "ckpt",
+            "--gen_frm_dir", "gen", "--test_interval", "2", "--snapshot_interval", "2", "--num_save_samples", "1"]
+    _run(data + TINY + ["--max_iterations", "2"], tmp_path)
+    assert sorted(os.listdir(tmp_path / "gen" / "2")) == ["1"]
+    # What a SIGKILL during the test pass of iteration 2 leaves: the checkpoint of 2, no record of the test.
+    record_path = tmp_path / "ckpt" / "vidpred_run.json"
+    record = json.loads(record_path.read_text())
+    assert record["evaluations"] == {"test": [2]}
+    record["evaluations"] = {}
+    record_path.write_text(json.dumps(record))
+    for path in (tmp_path / "gen" / "2").rglob("*.png"):
+        path.unlink()
+    out = _run(data + TINY + ["--max_iterations", "2"], tmp_path)
+    assert "Evaluation 'test' of step 2 did not finish before the run stopped: running it again" in out
+    assert any((tmp_path / "gen" / "2").rglob("*.png"))
+    scalars = _scalars(str(tmp_path / "ckpt"))
+    assert any(tag.startswith("test/") and 2 in steps for tag, steps in scalars.items()), sorted(scalars)
+    assert json.loads(record_path.read_text())["evaluations"] == {"test": [2]}
 
 
 class _SGDTask(E3DTask):

@@ -30,5 +30,7 @@ def main(argv: Sequence[str], prog: str = "vidpred demo") -> int:
         import_tensorflow_quietly()  # after the flags parsed: a usage error comes at once
         return remaining
 
-    app.run(demo.main, argv=[prog, *argv], flags_parser=parse)
+    from vidpred_tf.cli import one_line_errors
+
+    app.run(one_line_errors(demo.main, prog=prog), argv=[prog, *argv], flags_parser=parse)
     return 0

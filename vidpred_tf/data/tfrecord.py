@@ -25,6 +25,7 @@ that names the file and the record.
 from __future__ import annotations
 
 import os
+import re
 import uuid
 from typing import Dict, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence, Tuple, Union
 
@@ -149,6 +150,29 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+_TEMP_NAME = re.compile(r"\.tfrecord\.tmp-(\d+)-[0-9a-f]+$")
+
+
+def remove_stale_temp_files(directory: str) -> List[str]:
+    """Delete the ``*.tfrecord.tmp-<pid>-<token>`` files of ``directory`` left by a writer that was killed (its
+    process no longer runs on this host); a writer still running keeps its files. Returns the paths removed."""
+    from vidpred_tf.fileio import process_alive
+
+    removed = []
+    if not directory or not _is_local(directory) or not os.path.isdir(directory):
+        return removed
+    for name in sorted(os.listdir(directory)):
+        match = _TEMP_NAME.search(name)
+        if match and not process_alive(int(match.group(1))):
+            path = os.path.join(directory, name)
+            try:
+                os.remove(path)
+                removed.append(path)
+            except FileNotFoundError:
+                pass
+    return removed
+
+
 def write_tfrecords(output_prefix: str, examples: Iterable[Mapping], num_shards: int = 1) -> List[str]:
     """Write ``examples`` (unbatched dicts of arrays) to ``num_shards`` files; returns their paths.
 
@@ -165,6 +189,7 @@ def write_tfrecords(output_prefix: str, examples: Iterable[Mapping], num_shards:
     directory = os.path.dirname(output_prefix)
     if directory:
         tf.io.gfile.makedirs(directory)
+    remove_stale_temp_files(directory or ".")
     token = uuid.uuid4().hex[:8]
     temp_paths = [f"{path}.tmp-{os.getpid()}-{token}" for path in final_paths]
     writers = [tf.io.TFRecordWriter(path) for path in temp_paths]
@@ -338,6 +363,31 @@ def find_corrupt_record(files: Union[str, Sequence[str]],
         if index == 0:
             return path, 0, "file holds no records"
     return None
+
+
+def count_records(path: str) -> int:
+    """The number of records of one TFRecord file; ``CorruptRecordError`` naming it when its framing is cut or
+    fails a CRC (the payloads are not parsed)."""
+    count = 0
+    try:
+        for _ in tf.data.TFRecordDataset([path]):
+            count += 1
+    except DATA_ERRORS as err:
+        raise CorruptRecordError(path, count, _short_message(err)) from err
+    return count
+
+
+def check_record_counts(expected: Mapping[str, int]) -> None:
+    """Check that each file holds the number of records its writer recorded (a manifest): ``CorruptRecordError``
+    naming the first file that is missing, cut inside a record, or cut at a record boundary (fewer records, which
+    tf.data reads without complaint)."""
+    for path, wanted in expected.items():
+        if not tf.io.gfile.exists(path):
+            raise CorruptRecordError(path, 0, "the file is missing")
+        found = count_records(path)
+        if found != int(wanted):
+            raise CorruptRecordError(path, found, f"the file holds {found} records, its manifest says {int(wanted)} "
+                                                  f"(cut short?)")
 
 
 def check_files(files: Union[str, Sequence[str]], check_format: bool = True) -> None:

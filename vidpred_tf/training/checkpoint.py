@@ -12,7 +12,7 @@ import os
 import re
 import shutil
 import tempfile
-from typing import Optional
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import keras
 import tensorflow as tf
@@ -50,6 +50,39 @@ def restore_model_weights(model: keras.Model, path: str) -> None:
                          f"({len(model.weights)} variables): {err}") from err
 
 
+class CheckpointDamagedError(RuntimeError):
+    """Every checkpoint of a run directory is damaged (cut or missing files)."""
+
+
+def non_finite_variables(variables: Sequence) -> List[str]:
+    """Names of the floating-point ``variables`` that hold a NaN or an infinity (empty: all finite)."""
+    bad = []
+    for variable in variables:
+        if not tf.as_dtype(variable.dtype).is_floating:
+            continue
+        if not bool(tf.reduce_all(tf.math.is_finite(variable))):
+            bad.append(getattr(variable, "path", None) or variable.name)
+    return bad
+
+
+def describe_non_finite(bad: Sequence[str], total: int) -> str:
+    """``3 of 42 tensors: a, b, c`` (at most three names)."""
+    shown = ", ".join(bad[:3]) + (", ..." if len(bad) > 3 else "")
+    return f"{len(bad)} of {total} tensors: {shown}"
+
+
+# What reading a checkpoint whose files are cut, missing or overwritten raises (a model that does not fit the
+# checkpoint raises AssertionError/ValueError instead, which stays an error); a cut data file surfaces from the
+# C++ reader as IndexError("Read less bytes than requested").
+DAMAGE_ERRORS = (IndexError, tf.errors.DataLossError, tf.errors.OutOfRangeError, tf.errors.NotFoundError,
+                 tf.errors.InvalidArgumentError, tf.errors.FailedPreconditionError)
+
+
+def _first_line(err: BaseException) -> str:
+    message = getattr(err, "message", None) or str(err)
+    return message.strip().splitlines()[0] if message.strip() else type(err).__name__
+
+
 class CheckpointKeeper:
     def __init__(self, checkpoint: tf.train.Checkpoint, directory: str, *, chief: bool,
                  max_to_keep: int = 5, checkpoint_name: str = "ckpt"):
@@ -66,14 +99,57 @@ class CheckpointKeeper:
         """The newest complete checkpoint in the (chief's) directory."""
         return tf.train.latest_checkpoint(self.directory)
 
-    def restore_latest(self) -> Optional[str]:
-        """Restore the newest checkpoint if there is one; returns its path (``None``: fresh start)."""
-        path = self.latest
-        if path is not None:
+    def candidates(self) -> List[str]:
+        """The checkpoints of the (chief's) directory, newest first, as its state file lists them."""
+        state = tf.train.get_checkpoint_state(self.directory)
+        if state is None:
+            return []
+        paths = list(state.all_model_checkpoint_paths) or [state.model_checkpoint_path]
+        if state.model_checkpoint_path and state.model_checkpoint_path not in paths:
+            paths.append(state.model_checkpoint_path)
+        # get_checkpoint_state already puts the directory before relative entries.
+        number = re.compile(r"-(\d+)$")
+
+        def key(path: str) -> int:
+            match = number.search(path)
+            return int(match.group(1)) if match else -1
+
+        return sorted(dict.fromkeys(paths), key=key, reverse=True)
+
+    def restore_latest(self, report: Optional[Callable[[str], None]] = None) -> Optional[str]:
+        """Restore the newest checkpoint that reads whole; returns its path (``None``: fresh start).
+
+        A checkpoint whose files are cut or missing (a disk that filled up, a copy that stopped) is refused by
+        name and the next older one is tried; ``report`` (default: ``print``) gets one line per refused
+        checkpoint and one naming the checkpoint used instead. A checkpoint of another model is an error.
+        When every listed checkpoint is damaged, ``CheckpointDamagedError`` names them.
+        """
+        report = report or (lambda line: print(line, flush=True))
+        damaged: List[Tuple[str, str]] = []
+        for path in self.candidates():
+            if not tf.io.gfile.exists(path + ".index"):
+                damaged.append((path, "its .index file is missing"))
+                report(f"Checkpoint {path} is damaged ({damaged[-1][1]}); trying the previous one")
+                continue
+            try:
+                status = self.checkpoint.restore(path)
+            except DAMAGE_ERRORS as err:
+                damaged.append((path, _first_line(err)))
+                report(f"Checkpoint {path} is damaged ({damaged[-1][1]}); trying the previous one")
+                continue
             # Every tracked object must find its values: a checkpoint of another model is an error, not a
             # silent partial restore.
-            self.checkpoint.restore(path).assert_existing_objects_matched()
-        return path
+            status.assert_existing_objects_matched()
+            if damaged:
+                report(f"Resuming from {path}, the newest checkpoint that reads whole (refused: "
+                       f"{', '.join(p for p, _ in damaged)})")
+            return path
+        if damaged:
+            raise CheckpointDamagedError(
+                f"no checkpoint of {self.directory} reads whole: " +
+                "; ".join(f"{p}: {why}" for p, why in damaged) +
+                " (move them away to start afresh)")
+        return None
 
     def save(self, step: int) -> Optional[str]:
         path = self.manager.save(checkpoint_number=step)

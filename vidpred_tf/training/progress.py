@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Mapping, Optional, TextIO
+from typing import Callable, Mapping, Optional, TextIO
 
 
 def format_duration(seconds: float) -> str:
@@ -18,20 +18,22 @@ class Progress:
     """Measures throughput between reports and estimates the time left to ``num_steps`` (or a time budget)."""
 
     def __init__(self, num_steps: int, global_batch_size: int, start_step: int = 0,
-                 time_budget_s: Optional[float] = None, stream: TextIO = sys.stdout):
+                 time_budget_s: Optional[float] = None, stream: TextIO = sys.stdout,
+                 clock: Optional[Callable[[], float]] = None):
         self.num_steps = num_steps
         self.global_batch_size = global_batch_size
         self.time_budget_s = time_budget_s
         self.stream = stream
-        self.start_time = time.monotonic()
+        self.clock = clock or time.monotonic
+        self.start_time = self.clock()
         self._last_time = self.start_time
         self._last_step = start_step
 
     def elapsed(self) -> float:
-        return time.monotonic() - self.start_time
+        return self.clock() - self.start_time
 
     def report(self, step: int, losses: Mapping[str, float]) -> dict:
-        now = time.monotonic()
+        now = self.clock()
         steps = step - self._last_step
         steps_per_s = steps / max(now - self._last_time, 1e-9)
         self._last_time, self._last_step = now, step

@@ -20,16 +20,20 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import math
+import os
 import signal
+import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from vidpred_tf.training.checkpoint import (CheckpointKeeper, model_checkpoint, restore_model_weights,
-                                            write_named_checkpoint)
+from vidpred_tf.fileio import write_json
+from vidpred_tf.training.checkpoint import (CheckpointKeeper, describe_non_finite, model_checkpoint,
+                                            non_finite_variables, restore_model_weights, write_named_checkpoint)
 from vidpred_tf.training.progress import Progress
 from vidpred_tf.training.strategy import is_chief, make_strategy
 from vidpred_tf.training.summaries import SummaryWriter
@@ -45,16 +49,38 @@ class NonFiniteLossError(FloatingPointError):
     """A loss became NaN or infinite; training stopped without saving over the last good checkpoint."""
 
 
+class NonFiniteWeightsError(NonFiniteLossError):
+    """An update made weights (or optimiser slots) NaN or infinite; that state was not saved."""
+
+
+# The file of ``model_dir`` recording what a run was configured with (learning rates) and which evaluations
+# finished, so that a resumed run can tell a changed flag from a restored value and redo an interrupted test.
+RUN_RECORD = "vidpred_run.json"
+
+
+@dataclasses.dataclass
+class Evaluation:
+    """A pass run every ``every`` steps by ``fit`` (after the checkpoint of that step), whose completion is recorded
+    in ``model_dir``: a run killed during it redoes it on resume. ``run(trainer, step)``."""
+
+    name: str
+    every: int
+    run: Callable[["Trainer", int], None]
+
+
 @dataclasses.dataclass
 class TrainerConfig:
     """How to train; the paper scripts fill it from their absl flags.
 
     ``global_batch_size`` is the batch of one step summed over replicas. ``checkpoint_every``,
     ``log_every`` (progress line), ``summary_every`` (TensorBoard scalars; 0: with the progress line) and
-    ``video_every`` are in steps (0 disables). ``time_budget_s`` stops the run (with a checkpoint) after that
+    ``video_every`` are in steps (0 disables); ``checkpoint_every_s`` also checkpoints whenever that many seconds
+    passed since the last checkpoint (or the start), so a kill loses at most about that much training whatever
+    the speed. ``time_budget_s`` stops the run (with a checkpoint) after that
     many seconds of training. ``summary_dir`` defaults to ``model_dir``. ``scalar_prefix`` is put before the
     loss names in TensorBoard (the e3d port uses "" to keep the original tags ``loss_train``...);
     ``loss_summaries=False`` leaves the loss scalars to the task's hooks (scripts that keep an original's tags).
+    ``learning_rate_flag`` names the script's flag in the message of a learning rate changed on resume.
     ``autograph=False`` traces the task's Python code as written instead of converting it with AutoGraph: tracing
     is faster for models unrolled in Python over static structure (MSPred), but a Python ``if``/``while`` on a
     tensor then fails at trace time instead of becoming ``tf.cond``/``tf.while_loop``.
@@ -65,6 +91,7 @@ class TrainerConfig:
     global_batch_size: int
     seed: int = 0
     checkpoint_every: int = 1000
+    checkpoint_every_s: Optional[float] = None
     keep_checkpoints: int = 5
     checkpoint_name: str = "ckpt"
     log_every: int = 100
@@ -79,12 +106,15 @@ class TrainerConfig:
     summary_dir: Optional[str] = None
     loss_summaries: bool = True
     autograph: bool = True
+    learning_rate_flag: Optional[str] = None
 
     def __post_init__(self):
         if self.num_steps < 0:
             raise ValueError(f"num_steps must be >= 0; got {self.num_steps}")
         if self.global_batch_size <= 0:
             raise ValueError(f"global_batch_size must be positive; got {self.global_batch_size}")
+        if self.checkpoint_every_s is not None and not self.checkpoint_every_s > 0:
+            raise ValueError(f"checkpoint_every_s must be positive (or None); got {self.checkpoint_every_s}")
 
 
 @dataclasses.dataclass
@@ -100,6 +130,11 @@ def _fold_seed(seed: tf.Tensor, value) -> tf.Tensor:
     return tf.random.experimental.stateless_fold_in(seed, tf.cast(value, tf.int64))
 
 
+def _same_float(a, b) -> bool:
+    a, b = float(a), float(b)
+    return a == b or (math.isnan(a) and math.isnan(b)) or math.isclose(a, b, rel_tol=1e-6)
+
+
 class Trainer:
     """Builds the task's model and optimisers under ``strategy`` and trains them.
 
@@ -107,11 +142,15 @@ class Trainer:
       task: the paper's ``Task``.
       config: ``TrainerConfig``.
       strategy: a ``tf.distribute.Strategy`` (default: ``make_strategy("auto")``).
+      clock: seconds as a float (default ``time.monotonic``): what the time budget, ``checkpoint_every_s`` and
+        the progress line measure; tests pass a fake one.
     """
 
-    def __init__(self, task: Task, config: TrainerConfig, strategy: Optional[tf.distribute.Strategy] = None):
+    def __init__(self, task: Task, config: TrainerConfig, strategy: Optional[tf.distribute.Strategy] = None,
+                 clock: Optional[Callable[[], float]] = None):
         self.task = task
         self.config = config
+        self.clock = clock or time.monotonic
         self.strategy = strategy or make_strategy("auto")
         self.chief = is_chief(self.strategy)
         if task.loss_reduction not in ("mean", "sum"):
@@ -383,15 +422,87 @@ class Trainer:
             self.summaries.scalars(losses, step, prefix=config.scalar_prefix)
 
     def restore(self) -> Optional[str]:
-        """Restore the newest checkpoint of ``model_dir`` (if any); returns its path."""
-        return self.checkpoints.restore_latest()
+        """Restore the newest checkpoint of ``model_dir`` that reads whole (if any); returns its path."""
+        return self.checkpoints.restore_latest(report=self._say)
+
+    def _say(self, line: str) -> None:
+        if self.chief:
+            print(line, flush=True)
+
+    def _checkpointed_variables(self) -> List[tf.Variable]:
+        variables = list(self.model.weights)
+        for spec in self.optimizer_specs:
+            variables.extend(spec.optimizer.variables)
+        return variables
+
+    def save_checkpoint(self, step: int, last_good: Optional[str]) -> Optional[str]:
+        """Write the numbered checkpoint of ``step``; with the NaN guard only when every weight and optimiser slot
+        is finite (``NonFiniteWeightsError`` naming ``last_good`` otherwise), so that no checkpoint on disk holds
+        a diverged state."""
+        if self.config.nan_guard:
+            variables = self._checkpointed_variables()
+            bad = non_finite_variables(variables)
+            if bad:
+                raise NonFiniteWeightsError(
+                    f"weights became non-finite at step {step} ({describe_non_finite(bad, len(variables))}); "
+                    f"stopped without saving. Last good checkpoint: {last_good or 'none'}")
+        return self.checkpoints.save(step)
+
+    # ------------------------------------------------------------------------------------- run record
+    def _run_record_path(self) -> str:
+        return os.path.join(self.config.model_dir, RUN_RECORD)
+
+    def _read_run_record(self) -> dict:
+        try:
+            with open(self._run_record_path(), encoding="utf-8") as handle:
+                record = json.load(handle)
+            return record if isinstance(record, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _write_run_record(self, record: dict) -> None:
+        if self.chief:
+            os.makedirs(self.config.model_dir, exist_ok=True)
+            write_json(self._run_record_path(), record)
+
+    def _configured_learning_rates(self) -> Dict[str, float]:
+        """The constant learning rates the task built its optimisers with (schedules are left out)."""
+        rates = {}
+        for spec in self.optimizer_specs:
+            inner = getattr(spec.optimizer, "inner_optimizer", spec.optimizer)
+            if not isinstance(inner._learning_rate, keras.optimizers.schedules.LearningRateSchedule):
+                rates[spec.name] = float(keras.ops.convert_to_numpy(inner.learning_rate))
+        return rates
+
+    def _honour_changed_learning_rates(self, configured: Mapping[str, float], record: dict) -> None:
+        """After a resume: a learning rate configured differently from the one the run was started (or last
+        resumed) with is a changed flag, so it replaces the restored value, saying so; an unchanged one leaves the
+        restored value (which per-step hooks may have moved) as it was."""
+        previous = record.get("learning_rates") or {}
+        for name, value in configured.items():
+            before = previous.get(name)
+            if before is not None and not _same_float(before, value):
+                self.set_learning_rate(value, optimizer=name)
+                flag = f" ({self.config.learning_rate_flag})" if self.config.learning_rate_flag else ""
+                self._say(f"Learning rate of optimizer {name!r}{flag} changed since the run started: {before:g} -> "
+                          f"{value:g}; training on with {value:g}")
 
     def _on_signal(self, signum, frame):
         self._stop_signal = signum
 
+    def _agree(self, flag: bool) -> bool:
+        """``flag`` of the chief for every worker: a save must be taken by all workers of a multi-worker strategy
+        or none, and clocks differ between machines."""
+        if not isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return flag
+        value = tf.constant(1.0 if (flag and self.chief) else 0.0)
+        per_replica = self.strategy.run(lambda: tf.identity(value))
+        return float(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)) > 0.5
+
     def fit(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], *,
             hooks: Sequence[Hook] = (), video_batch: Optional[Mapping[str, np.ndarray]] = None,
-            on_data_error: Optional[Callable[[Exception], Exception]] = None) -> TrainResult:
+            on_data_error: Optional[Callable[[Exception], Exception]] = None,
+            evaluations: Sequence[Evaluation] = ()) -> TrainResult:
         """Train until ``num_steps`` (resuming from the newest checkpoint), the time budget, or SIGTERM.
 
         Args:
@@ -402,17 +513,48 @@ class Trainer:
             ``video_every`` steps.
           on_data_error: turns a ``tf.errors.DataLossError``/``InvalidArgumentError`` from the input pipeline
             into a better error (e.g. one naming the corrupt file).
+          evaluations: ``Evaluation`` passes (tests) every N steps, recorded in ``model_dir/vidpred_run.json`` when
+            they finish; one of the resumed step that has no record (the run was killed during it) runs again
+            first.
+
+        With the NaN guard, a checkpoint is written only when the whole state is finite: a run whose update
+        diverged stops with ``NonFiniteWeightsError`` (or ``NonFiniteLossError`` at the next loss) naming the
+        newest checkpoint that is. A learning rate configured differently from the one the run started with is
+        used from the resume on (``vidpred_run.json`` keeps what the run was configured with).
         """
         config = self.config
         self._stop_signal = None
+        configured_rates = self._configured_learning_rates()
         restored = self.restore()
         start_step = int(self.step.numpy())
-        if restored and self.chief:
-            print(f"Resumed from {restored} at step {start_step}", flush=True)
-        iterator = iter(self._distribute(dataset_fn, start_step))
-        progress = Progress(config.num_steps, config.global_batch_size, start_step, config.time_budget_s)
+        record = self._read_run_record()
+        if restored:
+            self._say(f"Resumed from {restored} at step {start_step}")
+            self._honour_changed_learning_rates(configured_rates, record)
+        record["learning_rates"] = configured_rates
+        record.setdefault("evaluations", {})
+        self._write_run_record(record)
+        progress = Progress(config.num_steps, config.global_batch_size, start_step, config.time_budget_s,
+                            clock=self.clock)
         step, losses, status, saved_at, reported_at = start_step, {}, "completed", None, start_step
         latest_path = restored
+        saved_time = self.clock()
+
+        def run_evaluation(evaluation: Evaluation, at_step: int) -> None:
+            evaluation.run(self, at_step)
+            done = record["evaluations"].setdefault(evaluation.name, [])
+            if at_step not in done:
+                done.append(at_step)
+            self._write_run_record(record)
+
+        for evaluation in evaluations:
+            done = record["evaluations"].get(evaluation.name, [])
+            if (start_step and evaluation.every and start_step % evaluation.every == 0
+                    and start_step not in done):
+                self._say(f"Evaluation {evaluation.name!r} of step {start_step} did not finish before the run "
+                          f"stopped: running it again")
+                run_evaluation(evaluation, start_step)
+        iterator = iter(self._distribute(dataset_fn, start_step))
         with self._sigterm_handling():
             while step < config.num_steps:
                 try:
@@ -433,11 +575,17 @@ class Trainer:
                     reported_at = step
                 if config.video_every and video_batch is not None and step % config.video_every == 0:
                     self.write_videos(video_batch, step)
-                if config.checkpoint_every and step % config.checkpoint_every == 0:
-                    latest_path = self.checkpoints.save(step) or latest_path
-                    saved_at = step
+                due = bool(config.checkpoint_every) and step % config.checkpoint_every == 0
+                if not due and config.checkpoint_every_s is not None:
+                    due = self._agree(self.clock() - saved_time >= config.checkpoint_every_s)
+                if due:
+                    latest_path = self.save_checkpoint(step, latest_path) or latest_path
+                    saved_at, saved_time = step, self.clock()
                 for hook in hooks:
                     hook(self, step, losses)
+                for evaluation in evaluations:
+                    if evaluation.every and step % evaluation.every == 0:
+                        run_evaluation(evaluation, step)
                 if self._stop_signal is not None:
                     status = "preempted"
                     break
@@ -445,7 +593,7 @@ class Trainer:
                     status = "time_budget"
                     break
             if saved_at != step and step > start_step:
-                latest_path = self.checkpoints.save(step) or latest_path
+                latest_path = self.save_checkpoint(step, latest_path) or latest_path
             if config.log_every and reported_at != step and self.chief:
                 progress.report(step, losses)  # where the run stopped between two reports
         if status == "preempted" and self.chief:
@@ -478,7 +626,7 @@ class Trainer:
         start_epoch = int(self.epoch.numpy())
         start_step = int(self.step.numpy())
         total = num_epochs * steps_per_epoch if steps_per_epoch else config.num_steps
-        progress = Progress(total, config.global_batch_size, start_step, config.time_budget_s)
+        progress = Progress(total, config.global_batch_size, start_step, config.time_budget_s, clock=self.clock)
         step, losses, status = start_step, {}, "completed"
         epoch = start_epoch
         try:

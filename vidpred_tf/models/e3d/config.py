@@ -171,7 +171,8 @@ class E3DConfig:
                 raise ValueError(
                     f"num_hidden {','.join(map(str, hidden))}: the 2-D models of the original reshape the decoder "
                     f"input to {needed} channels (64 hard-coded per layer); got {self.decoder_channels} "
-                    "(set enforce_decoder_width_64=False to use the actual width)")
+                    "(pass --enforce_decoder_width_64=False to run.py, or enforce_decoder_width_64=False to "
+                    "E3DConfig, to use the actual width)")
 
     # Derived geometry -----------------------------------------------------------------------------------
 
@@ -235,7 +236,7 @@ class E3DConfig:
                 kwargs[name] = int(get(name))
         if get("cell_kernel") is not None:
             kwargs["cell_kernel"] = parse_int_list(get("cell_kernel"), "cell_kernel")
-        for name in ("eidetic_attention", "propagate_memory"):
+        for name in ("eidetic_attention", "propagate_memory", "enforce_decoder_width_64"):
             if get(name) is not None:
                 kwargs[name] = _parse_bool(get(name), name)
         for name in ("residual_mode", "l2_form"):
