@@ -165,3 +165,16 @@ def test_l1_and_l2_losses_of_the_next_frame_task():
         np.testing.assert_allclose(float(losses["future_mse"]), np.square(error[:, 1:]).mean(), rtol=1e-5)
     with pytest.raises(ValueError, match="loss must be one of l2, l1; got 'huber'"):
         NextFrameTask(config, num_frames=4, loss="huber")
+
+
+def test_teacher_forcing_reads_every_real_frame_in_training():
+    config = DNAConfig(image_size=16, context_frames=2, encoder_filters=(4, 8), lstm_filters=(8,), kernel_size=3,
+                       centre_bias=40.0)  # an exact copy of the frame it is given
+    videos = np.random.default_rng(6).random((2, 5, 16, 16, 1)).astype(np.float32)
+    model = build_baseline_model(config, 5)
+    np.testing.assert_allclose(model(videos, ground_truth_frames=5).numpy(), videos[:, :-1], atol=1e-6)
+    rollout = model(videos).numpy()  # after the 2 context frames, its own predictions
+    np.testing.assert_allclose(rollout[:, 2:], np.repeat(videos[:, 1:2], 2, axis=1), atol=1e-6)
+    task = NextFrameTask(config, num_frames=5, loss="l1", teacher_forcing=True)
+    losses = task.train_losses(model, {"images": tf.constant(videos)}, 0, None)
+    np.testing.assert_allclose(float(losses["loss"]), np.abs(videos[:, :-1] - videos[:, 1:]).mean(), rtol=1e-5)

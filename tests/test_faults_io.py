@@ -153,17 +153,19 @@ def test_usage_error_of_a_main_is_one_line_with_a_pointer_to_help(capsys):
         one_line_errors(bug)(["x"])
 
 
-@pytest.mark.parametrize("script, args, expected", [
-    ("scripts/e3d/run.py", ["--model_name", "no_such_model"], "run.py: error: "),
-    ("scripts/mspred/02_train.py", ["-d", "experiments/no_such/"], "02_train.py: error: "),
-    ("scripts/e3d/run.py", ["--num_hidden", "8,8"], "run.py: error: num_hidden 8,8: "),
+@pytest.mark.parametrize("script, args, expected, ending", [
+    ("scripts/e3d/run.py", ["--model_name", "no_such_model"], "run.py: error: ", "--help)"),
+    # A folder that does not exist is bad input (InputError), not a usage error: no pointer to --help.
+    ("scripts/mspred/02_train.py", ["-d", "experiments/no_such/"], "02_train.py: error: -d experiments/no_such/",
+     "experiments)"),
+    ("scripts/e3d/run.py", ["--num_hidden", "8,8"], "run.py: error: num_hidden 8,8: ", "--help)"),
 ])
-def test_scripts_print_usage_errors_alone(tmp_path, script, args, expected):
+def test_scripts_print_usage_errors_alone(tmp_path, script, args, expected, ending):
     process = subprocess.run([sys.executable, str(REPO / script), *args], capture_output=True, text=True,
                              env=ENV, cwd=tmp_path, timeout=300)
     assert process.returncode == 2, process.stderr[-2000:]
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1, process.stderr[-3000:]
-    assert lines[0].startswith(expected) and lines[0].endswith("--help)"), lines
+    assert lines[0].startswith(expected) and lines[0].endswith(ending), lines
     if "num_hidden" in args:
         assert "pass --enforce_decoder_width_64=False to run.py" in lines[0]

@@ -74,7 +74,10 @@ class ConvLSTMPredictor(keras.Model):
             x = layer(x)
         return ops.sigmoid(x), new_states
 
-    def call(self, images, training=False):
+    def call(self, images, training=False, ground_truth_frames=None):
+        """``ground_truth_frames``: how many leading frames are read from ``images`` (default: the config's
+        ``context_frames``); the steps after them take the model's own predictions."""
+        ground_truth = self.config.context_frames if ground_truth_frames is None else ground_truth_frames
         num_frames = images.shape[1]
         batch = ops.shape(images)[0]
         factor = 2 ** len(self.encoder)
@@ -83,7 +86,7 @@ class ConvLSTMPredictor(keras.Model):
         predictions = []
         frame = images[:, 0]
         for t in range(num_frames - 1):
-            if t < self.config.context_frames:
+            if t < ground_truth:
                 frame = images[:, t]
             prediction, states = self._step(frame, states)
             predictions.append(prediction)

@@ -133,7 +133,10 @@ class DNAPredictor(keras.Model):
             return apply_separable_pixel_kernels(frame, *kernels), new_states
         return apply_pixel_kernels(frame, kernels[0]), new_states
 
-    def call(self, images, training=False):
+    def call(self, images, training=False, ground_truth_frames=None):
+        """``ground_truth_frames``: how many leading frames are read from ``images`` (default: the config's
+        ``context_frames``); the steps after them take the model's own predictions."""
+        ground_truth = self.config.context_frames if ground_truth_frames is None else ground_truth_frames
         num_frames = images.shape[1]
         batch = ops.shape(images)[0]
         factor = 2 ** len(self.encoder)
@@ -142,7 +145,7 @@ class DNAPredictor(keras.Model):
         predictions = []
         previous = frame = images[:, 0]
         for t in range(num_frames - 1):
-            if t < self.config.context_frames:
+            if t < ground_truth:
                 frame = images[:, t]
             prediction, states = self._step(frame, previous, states)
             predictions.append(prediction)

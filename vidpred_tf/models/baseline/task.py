@@ -35,13 +35,18 @@ class NextFrameTask(Task):
 
     def __init__(self, config: ConvLSTMConfig | DNAConfig, num_frames: int, learning_rate: float = 1e-3,
                  clip_norm: float | None = None, optimizer: str = "adam", init_weights: str | None = None,
-                 loss: str = "l2"):
+                 loss: str = "l2", teacher_forcing: bool = False):
         """``init_weights``: a ``.weights.h5`` file (a preset's) or a trainer checkpoint prefix loaded into the
-        freshly built model; a resumed run restores its own checkpoint over it."""
+        freshly built model; a resumed run restores its own checkpoint over it. ``teacher_forcing``: every
+        prediction in training sees the real frames before it (one-step predictions,
+        the model's own frames only at test time); otherwise training feeds back the predictions after
+        ``context_frames``, as testing does.
+        """
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {', '.join(LOSSES)}; got {loss!r}")
         self.config = config
         self.loss = loss
+        self.teacher_forcing = teacher_forcing
         self.init_weights = init_weights
         self.num_frames = num_frames
         self.learning_rate = learning_rate
@@ -67,7 +72,8 @@ class NextFrameTask(Task):
 
     def train_losses(self, model, batch, step, seed):
         images = batch["images"]
-        predictions = model(images, training=True)
+        predictions = model(images, training=True,
+                            ground_truth_frames=self.num_frames if self.teacher_forcing else None)
         error = predictions - images[:, 1:]
         squared = ops.square(error)
         context = self.config.context_frames
