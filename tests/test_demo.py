@@ -60,9 +60,9 @@ def test_demo_end_to_end_beats_copy_last(tmp_path):
 
 def test_init_from_another_model_is_one_line_and_writes_nothing(tmp_path):
     out = tmp_path / "demo"
-    # The default --init_from is the DNA preset: it cannot start the ConvLSTM.
-    process = subprocess.run([sys.executable, "-m", "vidpred_tf.demo", "--out", str(out), "--model", "convlstm"],
-                             capture_output=True, text=True, timeout=300)
+    # The DNA preset cannot start the ConvLSTM (which, without --init_from, trains from scratch).
+    process = subprocess.run([sys.executable, "-m", "vidpred_tf.demo", "--out", str(out), "--model", "convlstm",
+                              "--init_from", "preset:mmnist_dna"], capture_output=True, text=True, timeout=300)
     assert process.returncode == 2, process.stderr[-2000:]
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1, process.stderr

@@ -127,7 +127,8 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
                                                                     context_frames=context_frames)
         weights, described = _initial_weights(init_from, model, config)
         # DNA under the absolute error (the squared error's optimum is a blur over the places a digit may be),
-        # on its own rollouts after the context as at test time (README: teacher forcing measured worse).
+        # on its own rollouts after the context as at test time (teacher forcing did not help within 13 minutes:
+        # README).
         return NextFrameTask(config, num_frames=seq_length, learning_rate=learning_rate, init_weights=weights,
                              loss="l1" if model == "dna" else "l2"), described
     if model == "e3d_lstm":
@@ -174,8 +175,10 @@ def run_demo(out: str, minutes: float, *, model: str = "dna", max_steps: int = 1
     from vidpred_tf.data.tfrecord import error_naming_file, read_tfrecords
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
+    from vidpred_tf.inference import InputError
+
     if not 0 < context_frames < seq_length:
-        raise ValueError(f"--context_frames={context_frames} must lie in (0, --seq_length={seq_length})")
+        raise InputError(f"--context_frames={context_frames} must lie in (0, --seq_length={seq_length})")
     data_config = MovingMNISTConfig(num_digits=num_digits, seq_length=seq_length)
     strategy = make_strategy(strategy_name)
     # The task first: --init_from is checked before anything is written.
@@ -307,9 +310,9 @@ def main(argv):
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
     if not FLAGS["verbosity"].present:
         logging.set_verbosity(logging.WARNING)  # TensorFlow's INFO lines would bury the progress line
-    # e3d_lstm trains from scratch unless --init_from is given for it explicitly. Bad flags, damaged data and a
-    # diverged run end in one line (run() wraps main in vidpred_tf.cli.one_line_errors).
-    init_from = FLAGS.init_from if FLAGS.model != "e3d_lstm" or FLAGS["init_from"].present else ""
+    # The default --init_from is the DNA preset: the other models train from scratch unless it is given for them.
+    # Bad flags, damaged data and a diverged run end in one line (run() wraps main in cli.one_line_errors).
+    init_from = FLAGS.init_from if FLAGS.model == "dna" or FLAGS["init_from"].present else ""
     run_demo(FLAGS.out, FLAGS.minutes, model=FLAGS.model, max_steps=FLAGS.max_steps, num_train=FLAGS.num_train,
              num_test=FLAGS.num_test, batch_size=FLAGS.batch_size, context_frames=FLAGS.context_frames,
              seq_length=FLAGS.seq_length, num_digits=FLAGS.num_digits, learning_rate=FLAGS.learning_rate,

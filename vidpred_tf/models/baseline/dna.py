@@ -34,8 +34,8 @@ class DNAConfig:
     encoder_filters: Sequence[int] = (16, 32)
     lstm_filters: Sequence[int] = (32,)
     kernel_size: int = 9
-    # Initial logit of the centre tap against 0 for the others: with 6.5 and 9 taps per axis the centre holds 98 %
-    # of each separable kernel (96 % of their product), so the untrained model nearly copies the last frame.
+    # Initial logit of the centre tap against 0 for the others: with 6.5 and 9 taps per axis the centre holds 99 %
+    # of each separable kernel (98 % of their product), so the untrained model nearly copies the last frame.
     centre_bias: float = 6.5
     # Separable kernels (a row kernel times a column kernel, 2k taps to predict and apply instead of k*k): the
     # same whole-pixel translations at a fraction of the cost; False applies full k x k kernels.
@@ -63,7 +63,8 @@ class DNAPredictor(keras.Model):
     """``model(images [B, T, H, W, C])`` -> next-frame predictions ``[B, T-1, H, W, C]`` in the range of the input.
 
     As :class:`~vidpred_tf.models.baseline.convlstm.ConvLSTMPredictor`: prediction ``t`` sees ground truth up
-    to ``min(t, context_frames - 1)`` and its own predictions after that, in training as in testing.
+    to ``min(t, context_frames - 1)`` and its own predictions after that, in training as in testing (unless
+    ``call(..., ground_truth_frames=T)`` reads every real frame: ``NextFrameTask(teacher_forcing=True)``).
     """
 
     def __init__(self, config: DNAConfig, **kwargs):

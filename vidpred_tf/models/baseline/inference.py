@@ -65,11 +65,6 @@ class ConvLSTMBaselinePredictor(Predictor):
         # all sharing the loaded weights.
         self._by_context: Dict[int, object] = {config.context_frames: self._model}
 
-    @property
-    def keras_model(self):
-        """The Keras model holding the loaded weights (what a preset export saves)."""
-        return self._model
-
     def _model_for(self, context: int):
         if context not in self._by_context:
             model = build_baseline_model(dataclasses.replace(self.config, context_frames=context), context + 1)

@@ -1,5 +1,5 @@
-"""The training task of the baseline models (ConvLSTM, ConvLSTM with DNA kernels): next-frame MSE over every
-predicted frame."""
+"""The training task of the baseline models (ConvLSTM, ConvLSTM with DNA kernels): the next-frame squared or
+absolute error over every predicted frame."""
 
 from __future__ import annotations
 
