@@ -27,6 +27,21 @@ class ConvLSTMConfig:
     kernel_size: int = 3
 
 
+def unroll(images, ground_truth: int, step, states):
+    """The next-frame rollout of the baseline models: ``step(frame, previous_frame, states) -> (prediction,
+    states)`` for ``t = 0 .. T-2``, reading ``images[:, t]`` while ``t < ground_truth`` and the step's own
+    prediction after that; returns the predictions ``[B, T-1, ...]``."""
+    predictions = []
+    previous = frame = images[:, 0]
+    for t in range(images.shape[1] - 1):
+        if t < ground_truth:
+            frame = images[:, t]
+        prediction, states = step(frame, previous, states)
+        predictions.append(prediction)
+        previous, frame = frame, prediction
+    return ops.stack(predictions, axis=1)
+
+
 class ConvLSTMPredictor(keras.Model):
     """``model(images [B, T, H, W, C])`` -> next-frame predictions ``[B, T-1, H, W, C]`` in [0, 1].
 
@@ -78,17 +93,8 @@ class ConvLSTMPredictor(keras.Model):
         """``ground_truth_frames``: how many leading frames are read from ``images`` (default: the config's
         ``context_frames``); the steps after them take the model's own predictions."""
         ground_truth = self.config.context_frames if ground_truth_frames is None else ground_truth_frames
-        num_frames = images.shape[1]
         batch = ops.shape(images)[0]
         factor = 2 ** len(self.encoder)
         height, width = images.shape[2] // factor, images.shape[3] // factor
         states = [cell.initial_state(batch, height, width, dtype=images.dtype) for cell in self.cells]
-        predictions = []
-        frame = images[:, 0]
-        for t in range(num_frames - 1):
-            if t < ground_truth:
-                frame = images[:, t]
-            prediction, states = self._step(frame, states)
-            predictions.append(prediction)
-            frame = prediction
-        return ops.stack(predictions, axis=1)
+        return unroll(images, ground_truth, lambda frame, previous, states: self._step(frame, states), states)

@@ -23,6 +23,7 @@ import numpy as np
 from keras import ops
 
 from vidpred_tf.layers.conv_lstm import ConvLSTMCell
+from vidpred_tf.models.baseline.convlstm import unroll
 from vidpred_tf.layers.pixel_kernels import apply_pixel_kernels, apply_separable_pixel_kernels, extract_windows
 
 
@@ -138,17 +139,8 @@ class DNAPredictor(keras.Model):
         """``ground_truth_frames``: how many leading frames are read from ``images`` (default: the config's
         ``context_frames``); the steps after them take the model's own predictions."""
         ground_truth = self.config.context_frames if ground_truth_frames is None else ground_truth_frames
-        num_frames = images.shape[1]
         batch = ops.shape(images)[0]
         factor = 2 ** len(self.encoder)
         height, width = images.shape[2] // factor, images.shape[3] // factor
         states = [cell.initial_state(batch, height, width, dtype=images.dtype) for cell in self.cells]
-        predictions = []
-        previous = frame = images[:, 0]
-        for t in range(num_frames - 1):
-            if t < ground_truth:
-                frame = images[:, t]
-            prediction, states = self._step(frame, previous, states)
-            predictions.append(prediction)
-            previous, frame = frame, prediction
-        return ops.stack(predictions, axis=1)
+        return unroll(images, ground_truth, self._step, states)
