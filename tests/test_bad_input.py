@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from vidpred_tf import errors
-from vidpred_tf.data.e3d_npz import write_fake_mnist_npz
+from vidpred_tf.data.moving_mnist.e3d_npz import write_fake_mnist_npz
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DRIVER = str(REPO / "tests" / "bad_input_driver.py")
@@ -80,7 +80,7 @@ def test_user_error_messages_and_the_handler(capsys):
     assert capsys.readouterr().err == "prog: error: --flag=3: too big\n"
     with pytest.raises(KeyError):  # a bug keeps its traceback
         errors.call_reporting_errors("prog", lambda: {}["x"])
-    from vidpred_tf.inference import InputError  # the old home still works
+    from vidpred_tf.errors import InputError
 
     assert InputError is errors.InputError
 
@@ -117,7 +117,7 @@ def e3d_inputs(tmp_path_factory):
     import tensorflow as tf
 
     from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.models.e3d.inference import write_e3d_manifest
+    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.models.e3d.model import build_model
     from vidpred_tf.training.checkpoint import model_checkpoint
 
@@ -269,7 +269,7 @@ def mspred_root(tmp_path_factory):
     """A working folder with experiments/Unit/{ok, broken, nodata}: ok has a mmnist config and an original-format
     .pth whose pickle would run code; broken has unparsable parameters; nodata reads moving_mnist files that
     are not there."""
-    from vidpred_tf.models.mspred import experiment
+    from vidpred_tf.papers.mspred import experiment
 
     root = tmp_path_factory.mktemp("mspred_bad")
     cwd = os.getcwd()

@@ -73,7 +73,7 @@ def test_default_centre_bias_keeps_most_of_the_weight_on_the_centre():
 
 def test_dna_trains_and_its_adapter_predicts_what_the_model_does(tmp_path):
     from vidpred_tf import inference
-    from vidpred_tf.models.baseline.inference import write_baseline_manifest
+    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
     config = DNAConfig(image_size=16, context_frames=3, encoder_filters=(4, 8), lstm_filters=(8,), kernel_size=5)

@@ -186,7 +186,7 @@ def test_mspred_bench_times_the_mmnist_geometry(reports):
     import copy
 
     from vidpred_tf.models.mspred.build import setup_model
-    from vidpred_tf.models.mspred.experiment import load_config
+    from vidpred_tf.papers.mspred.experiment import load_config
 
     params = copy.deepcopy(load_config("mmnist"))
     params["model"]["enc_dec"].update(num_filters=4, dim=32)

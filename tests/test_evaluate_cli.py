@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from vidpred_tf.errors import InputError
 from vidpred_tf import evaluation, inference
 from vidpred_tf.commands.main import main as vidpred
 
@@ -17,7 +18,7 @@ CONTEXT, HORIZON, SIZE, NUM_VIDEOS = 3, 3, 16, 5
 
 def train_tiny_baseline(directory, seed):
     from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
-    from vidpred_tf.models.baseline.inference import write_baseline_manifest
+    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.models.baseline.task import NextFrameTask
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
@@ -173,7 +174,7 @@ def test_evaluate_usage_errors(setup, tmp_path, capsys):
 def test_ssim_needs_frames_as_large_as_its_window(setup):
     _, videos = setup
     tiny = evaluation.CopyLastFrame((8, 8), 1, CONTEXT, HORIZON)
-    with pytest.raises(inference.InputError, match="ssim_tf needs frames of at least 11x11"):
+    with pytest.raises(InputError, match="ssim_tf needs frames of at least 11x11"):
         evaluation.evaluate_predictors({"tiny": tiny}, videos[:, :, :8, :8], metrics=["ssim_tf"])
     result = evaluation.evaluate_predictors({"tiny": tiny}, videos[:, :, :8, :8], metrics=["mse"])
     expected = np.mean((videos[:, CONTEXT:, :8, :8] - videos[:, CONTEXT - 1:CONTEXT, :8, :8]) ** 2, axis=(2, 3, 4))
@@ -210,10 +211,10 @@ def test_fvd_needs_sixteen_frames_and_two_videos(setup):
     _, videos = setup
     reference = evaluation.CopyLastFrame((SIZE, SIZE), 1, CONTEXT, HORIZON)
     never_used = object()  # the checks come before the network is touched
-    with pytest.raises(inference.InputError, match="at least 16 frames; --context 3 \\+ --horizon 3 gives 6"):
+    with pytest.raises(InputError, match="at least 16 frames; --context 3 \\+ --horizon 3 gives 6"):
         evaluation.evaluate_predictors({"r": reference}, videos, i3d_model=never_used, metrics=["mse"])
     long_videos = np.repeat(videos, 3, axis=1)[:1]
-    with pytest.raises(inference.InputError, match="at least 2 videos"):
+    with pytest.raises(InputError, match="at least 2 videos"):
         evaluation.evaluate_predictors({"r": reference}, long_videos, horizon=13, i3d_model=never_used,
                                        metrics=["mse"])
 

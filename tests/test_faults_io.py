@@ -11,6 +11,9 @@ import keras
 import numpy as np
 import pytest
 
+from vidpred_tf.errors import InputError
+from vidpred_tf import manifest
+from vidpred_tf import fileio
 from vidpred_tf import fileio, inference
 from vidpred_tf.data import tfrecord
 
@@ -30,7 +33,7 @@ def _dead_pid():
 def test_atomic_writes_get_the_mode_of_open_under_the_umask(tmp_path, umask, mode):
     previous = os.umask(umask)
     try:
-        path = inference.write_manifest(tmp_path, paper="baseline", model_name="m", config={}, image_size=8,
+        path = manifest.write_manifest(tmp_path, paper="baseline", model_name="m", config={}, image_size=8,
                                         channels=1, context_frames=2, horizon=3)
     finally:
         os.umask(previous)
@@ -46,7 +49,7 @@ def test_stale_prediction_stage_of_a_killed_run_is_removed_and_a_live_one_kept(t
     old_style.mkdir()
     live = tmp_path / f".prediction-{os.getpid()}-xyz"
     live.mkdir()
-    with inference.staged_output_dir(tmp_path, ".prediction-") as (_, stage):
+    with fileio.staged_output_dir(tmp_path, ".prediction-") as (_, stage):
         assert stage.name.startswith(f".prediction-{os.getpid()}-")
         assert not stale.exists() and not old_style.exists()
         assert live.exists()
@@ -99,7 +102,7 @@ def test_evaluate_on_a_torn_tfrecord_names_the_file(tmp_path):
     path = _write_shard(tmp_path, count=6)
     data = pathlib.Path(path).read_bytes()
     pathlib.Path(path).write_bytes(data[:_record_ends(path)[2] + 20])
-    with pytest.raises(inference.InputError) as caught:
+    with pytest.raises(InputError) as caught:
         load_dataset_videos("tfrecord", path, num_videos=6)
     assert str(caught.value).startswith(f"--dataset=tfrecord: corrupt TFRecord file {path}: record 3: ")
     assert "\n" not in str(caught.value)
@@ -114,7 +117,7 @@ def test_a_checkpoint_with_non_finite_weights_is_refused_in_one_line(tmp_path):
     prefix = model_checkpoint(model).write(str(tmp_path / "ckpt-1"))
     fresh = keras.Sequential([keras.layers.Dense(2)])
     fresh.build((None, 3))
-    with pytest.raises(inference.InputError) as caught:
+    with pytest.raises(InputError) as caught:
         inference.restore_weights(fresh, prefix)
     message = str(caught.value)
     assert message.startswith(f"checkpoint {prefix} holds non-finite weights (1 of 2 tensors: ")

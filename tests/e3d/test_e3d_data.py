@@ -6,8 +6,8 @@ import random
 import numpy as np
 import pytest
 
-from vidpred_tf.data.e3d_npz import MnistNpzHandle, write_fake_mnist_npz
-from vidpred_tf.data.kth_frames import KthHandle, kth_handle, load_kth_split, write_fake_kth
+from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle, write_fake_mnist_npz
+from vidpred_tf.data.kth.e3d_frames import KthHandle, kth_handle, load_kth_split, write_fake_kth
 from vidpred_tf.data.registry import get_reader
 
 
@@ -17,7 +17,7 @@ def test_mnist_reader_reproduces_the_original_batches(misc, golden):
     np.testing.assert_array_equal(batches, golden["mnist_batches_noshuffle"])
     assert batches.dtype == np.float32
 
-    dataset = get_reader("e3d_npz")(str(misc / "fake_moving_mnist.npz"), batch_size=2, epochs=2)
+    dataset = get_reader("moving_mnist_e3d")(str(misc / "fake_moving_mnist.npz"), batch_size=2, epochs=2)
     served = [b["images"].numpy() for b in dataset]
     assert len(served) == 6
     np.testing.assert_array_equal(np.stack(served[3:]), golden["mnist_batches_noshuffle"])
@@ -67,7 +67,7 @@ def test_kth_reader_reproduces_the_original(misc, golden):
     handle = kth_handle(str(misc / "fake_kth"), "test", image_width=width, seq_length=4, batch_size=2)
     np.testing.assert_array_equal(np.stack(list(handle.batches(do_shuffle=False))),
                                   golden["kth_test_batches_noshuffle"])
-    dataset = get_reader("kth_frames")(str(misc / "fake_kth"), split="test", image_width=width, seq_length=4,
+    dataset = get_reader("kth_e3d")(str(misc / "fake_kth"), split="test", image_width=width, seq_length=4,
                                        batch_size=2)
     np.testing.assert_array_equal(np.stack([b["images"].numpy() for b in dataset]),
                                   golden["kth_test_batches_noshuffle"])
@@ -97,7 +97,7 @@ def test_kth_fake_writer_gives_gap_aware_clips(tmp_path):
 
 
 def test_registered_npz_reader_checks_the_sequence_length(misc):
-    reader = get_reader("e3d_npz")
+    reader = get_reader("moving_mnist_e3d")
     assert reader(str(misc / "fake_moving_mnist.npz"), batch_size=2, seq_length=6).element_spec["images"].shape == (
         2, 6, 8, 8, 1)
     with pytest.raises(ValueError, match="sequences have 6 frames .* --total_length is 20"):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.data.e3d_npz import MnistNpzHandle
-from vidpred_tf.golden.e3d import _sampling_config_from_argv
+from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
+from vidpred_tf.papers.e3d.golden import _sampling_config_from_argv
 from vidpred_tf.models.e3d import (E3DConfig, SamplingConfig, build_model, evaluate, model_predict_fn,
                                    reshape_patch, reshape_patch_back, schedule_sampling)
 

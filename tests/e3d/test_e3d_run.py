@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.data.e3d_npz import write_fake_mnist_npz
+from vidpred_tf.data.moving_mnist.e3d_npz import write_fake_mnist_npz
 from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
 from vidpred_tf.models.e3d.sampling import SamplingConfig
 from vidpred_tf.models.e3d.task import E3DTask
@@ -273,7 +273,7 @@ def test_two_towers_apply_the_sum_of_their_gradients(tmp_path, mirrored_two_cpus
 
 
 def test_unreadable_npz_and_wrong_total_length_name_the_file_and_flag(tmp_path):
-    from vidpred_tf.data.e3d_npz import read_e3d_npz
+    from vidpred_tf.data.moving_mnist.e3d_npz import read_e3d_npz
 
     good = write_fake_mnist_npz(str(tmp_path / "good.npz"), num_sequences=5, input_length=3, output_length=3)
     truncated = tmp_path / "truncated.npz"

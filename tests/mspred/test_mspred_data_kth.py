@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
-from vidpred_tf.data.kth_keypoints import (
+from vidpred_tf.data.kth.mspred_keypoints import (
     KTH_CLASSES,
     KTHActionsDataset,
     flip_channel_order,

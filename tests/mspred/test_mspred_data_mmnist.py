@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
-from vidpred_tf.data.mnist_digits import load_mnist_digits
-from vidpred_tf.data.mspred_moving_mnist import (
+from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
+from vidpred_tf.data.moving_mnist.mspred import (
     CustomMovingMNIST,
     PrecomputedMovingMNIST,
     precomputed_split_indices,

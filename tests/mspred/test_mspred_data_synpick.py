@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
-from vidpred_tf.data.synpick import (
+from vidpred_tf.data.synpick.mspred import (
     SynpickDataset,
     episode_of_frame_file,
     find_valid_starts,

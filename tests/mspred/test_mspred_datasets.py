@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.data import mspred_datasets
-from vidpred_tf.data.mnist_digits import load_mnist_digits
-from vidpred_tf.data.mspred_datasets import (
+from vidpred_tf.papers.mspred import data as mspred_datasets
+from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
+from vidpred_tf.papers.mspred.data import (
     KTH_CLASSES,
     N_HMAP_CHANNELS,
     default_datasets_root,
@@ -18,7 +18,7 @@ from vidpred_tf.data.mspred_datasets import (
     make_tf_dataset,
     mspred_dataset_fn,
 )
-from vidpred_tf.data.mspred_moving_mnist import (
+from vidpred_tf.data.moving_mnist.mspred import (
     CustomMovingMNIST,
     PrecomputedMovingMNIST,
     write_fake_precomputed_moving_mnist,
@@ -91,12 +91,12 @@ def test_factory_dispatches_kth_and_synpick_lazily(tmp_path, monkeypatch):
             return kind
         return build
 
-    kth = types.ModuleType("vidpred_tf.data.kth_keypoints")
+    kth = types.ModuleType("vidpred_tf.data.kth.mspred_keypoints")
     kth.KTHActionsDataset = recorder("kth")
-    synpick = types.ModuleType("vidpred_tf.data.synpick")
+    synpick = types.ModuleType("vidpred_tf.data.synpick.mspred")
     synpick.SynpickDataset = recorder("synpick")
-    monkeypatch.setitem(sys.modules, "vidpred_tf.data.kth_keypoints", kth)
-    monkeypatch.setitem(sys.modules, "vidpred_tf.data.synpick", synpick)
+    monkeypatch.setitem(sys.modules, "vidpred_tf.data.kth.mspred_keypoints", kth)
+    monkeypatch.setitem(sys.modules, "vidpred_tf.data.synpick.mspred", synpick)
     assert load_mspred_dataset({"dataset_name": "kth", "img_size": 64, "num_channels": 1}, "val", 49,
                                datasets_root=tmp_path) == "kth"
     assert load_mspred_dataset({"dataset_name": "synpick", "img_size": [64, 112], "num_channels": 3}, "test", 29,
@@ -230,7 +230,7 @@ def test_per_replica_batches_under_mirrored_strategy(mirrored_two_cpus, tmp_path
 
 
 def test_kth_through_the_factory_gives_class_ids_and_keeps_the_global_stream(tmp_path):
-    from vidpred_tf.data.kth_keypoints import write_fake_kth_keypoints
+    from vidpred_tf.data.kth.mspred_keypoints import write_fake_kth_keypoints
 
     write_fake_kth_keypoints(tmp_path, img_size=16, sequence_lengths=(8,), file_splits=("test",),
                              missing_fraction=0.0)

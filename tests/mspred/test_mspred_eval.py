@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vidpred_tf.models.mspred import evaluation
-from vidpred_tf.viz import mspred_figures
+from vidpred_tf.papers.mspred import evaluation
+from vidpred_tf.papers.mspred import figures as mspred_figures
 from vidpred_tf.viz.video import read_video
 
 SIZE = 16

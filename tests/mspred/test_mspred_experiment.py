@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from vidpred_tf.models.mspred import experiment
+from vidpred_tf.papers.mspred import experiment
 
 
 @pytest.fixture

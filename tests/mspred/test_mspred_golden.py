@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from vidpred_tf.golden import mspred as golden_mspred
+from vidpred_tf.papers.mspred import golden as golden_mspred
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -12,7 +12,7 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf import inference
-from vidpred_tf.models.mspred import experiment
+from vidpred_tf.papers.mspred import experiment
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 
@@ -85,7 +85,7 @@ def test_vidpred_predict_runs_the_original_checkpoint_on_an_mp4(golden_experimen
 
 def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
     """03_evaluate's compiled forward (one trace for every batch and sample) equals the eager model call."""
-    from vidpred_tf.models.mspred.evaluation import make_model_fn
+    from vidpred_tf.papers.mspred.evaluation import make_model_fn
 
     exp, meta = golden_experiment
     model = inference.load_predictor(exp).model
@@ -107,7 +107,7 @@ def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
 ])
 def test_only_models_with_latents_are_stochastic(model_type, stochastic_flag, expected):
     """``vidpred predict --samples N`` is refused for models whose samples would all be equal."""
-    from vidpred_tf.models.mspred.inference import MSPredPredictor
+    from vidpred_tf.papers.mspred.predictor import MSPredPredictor
 
     params = experiment.load_config("mmnist")
     params["model"]["model_type"] = model_type

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.models.mspred import checkpoints, experiment
+from vidpred_tf.papers.mspred import checkpoints, experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import pathlib
+import sys
+from typing import Callable, Sequence
 
 # Re-exported: the subcommands import TensorFlow through these.
 from vidpred_tf.quiet import import_tensorflow_quietly, quiet_tensorflow, start_up_noise_filtered  # noqa: F401
 
 from vidpred_tf.errors import USAGE_ERROR, report  # noqa: F401
-
-
-def repo_root() -> pathlib.Path:
-    """The source checkout the package runs from (scripts/ and flags/ live there, not in the package)."""
-    return pathlib.Path(__file__).resolve().parent.parent.parent
 
 
 def report_error(prog: str, message: str, code: int = USAGE_ERROR) -> int:
@@ -37,3 +35,33 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, prog: str, description: str, **kwargs):
         kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
         super().__init__(prog=prog, description=description, **kwargs)
+
+
+def run_absl_main(main: Callable, argv: Sequence[str], prog: str) -> int:
+    """Run the absl ``main`` of a paper's entry point in this process, with ``argv`` (no program name) parsed by
+    the flags its module defines, the originals' spaced booleans accepted and one-line errors
+    (:func:`vidpred_tf.cli.run`). ``--help`` shows that module's docstring and flags (absl alone would show
+    those of ``__main__``, the dispatcher)."""
+    from absl import flags
+
+    from vidpred_tf import cli
+
+    module = inspect.getmodule(main)
+    if any(arg in ("-h", "--help", "--helpshort", "--helpfull") for arg in argv):
+        print(f"usage: {prog} [--flag=value ...]\n\n{(module.__doc__ or '').strip()}\n\nflags:")
+        print(flags.FLAGS.module_help(module))
+        return 0
+
+    def parse(args):
+        remaining = cli.parse_flags(args)
+        import_tensorflow_quietly()  # after the flags parsed: a usage error comes at once
+        return remaining
+
+    try:
+        cli.run(main, prog=prog, argv=[prog, *argv], flags_parser=parse)
+    except SystemExit as stop:
+        if stop.code is None or isinstance(stop.code, int):
+            return stop.code or 0
+        print(stop.code, file=sys.stderr)
+        return 1
+    return 0

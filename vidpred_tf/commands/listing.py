@@ -2,45 +2,24 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, report_error, repo_root
+from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, report_error
+from vidpred_tf.errors import InputError
+from vidpred_tf.papers import all_papers
 
 DESCRIPTION = "list the papers, the models vidpred predict can load, the registered datasets and the presets"
 
-# Short name -> (original repository, what it is).
-PAPERS = {
-    "e3d": ("kevinstan/video_prediction", "Eidetic 3D LSTM study: 2D/3D cells, residual add/concat, l1/l2"),
-    "savp": ("alexlee-gk/video_prediction", "SAVP and its ablations, SV2P, DNA/SNA"),
-    "epva": ("brain-research/long-term-video-prediction-without-supervision", "Encoder-Predictor-VAN"),
-    "hierchvid": ("rubenvillegas/icml2017hierchvid", "pose LSTM + image-analogy generator (Villegas et al. 2017)"),
-    "mspred": ("AIS-Bonn/MSPred", "multi-scale hierarchical recurrent predictor and its baselines"),
-}
-
-
-def _module_exists(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except ModuleNotFoundError:
-        return False
-
-
 def papers() -> dict:
-    """Per paper: the original and which parts of the port exist (training script, converter, goldens,
-    predict adapter)."""
-    from vidpred_tf.commands.train import PAPER_SCRIPTS
-
+    """Per paper (its descriptor, :mod:`vidpred_tf.papers`): the original and which parts of the port it has."""
     table = {}
-    for name, (original, what) in PAPERS.items():
-        script = PAPER_SCRIPTS.get(name)
+    for name, paper in all_papers().items():
         table[name] = {
-            "original": original, "description": what,
-            "train_script": script if script and (repo_root() / script).is_file() else None,
-            "converter": _module_exists(f"vidpred_tf.convert.{name}"),
-            "golden": _module_exists(f"vidpred_tf.golden.{name}"),
-            "predict": _module_exists(f"vidpred_tf.models.{name}.inference"),
+            "original": paper.original or "(the package's own models)", "description": paper.description,
+            "entry_points": sorted(paper.entry_points), "train": "train" in paper.entry_points,
+            "converter": paper.converter is not None, "golden": paper.golden is not None,
+            "predict": paper.predictor is not None,
         }
     return table
 
@@ -71,8 +50,6 @@ SECTIONS = {"papers": papers, "models": models, "datasets": datasets, "presets":
 
 
 def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
-    from vidpred_tf.inference import InputError
-
     parser = Parser(prog, DESCRIPTION)
     parser.add_argument("what", nargs="?", choices=tuple(SECTIONS) + ("all",), default="all")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -90,8 +67,7 @@ def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
     if "papers" in found:
         print("papers:")
         for name, row in found["papers"].items():
-            parts = [f"train: {row['train_script'] or '-'}"]
-            parts += [f"{key}: {'yes' if row[key] else '-'}" for key in ("converter", "golden", "predict")]
+            parts = [f"{key}: {'yes' if row[key] else '-'}" for key in ("train", "converter", "golden", "predict")]
             print(f"  {name:<10}{row['original']}  ({'; '.join(parts)})")
     if "models" in found:
         print("models (vidpred predict / evaluate):")
@@ -100,7 +76,7 @@ def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
     if "datasets" in found:
         print("datasets (vidpred evaluate --dataset):")
         for name, description in found["datasets"].items():
-            print(f"  {name:<16}{description}")
+            print(f"  {name:<22}{description}")
     if "presets" in found:
         print("presets (vidpred predict / evaluate --checkpoint preset:NAME):")
         if not found["presets"]:

@@ -1,28 +1,22 @@
-"""``vidpred train --paper NAME [ARGS]``: run the paper's own absl training script with ARGS passed through."""
+"""``vidpred train --paper NAME [ARGS]``: run the training entry point of paper NAME with ARGS, its own flags."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import List, Optional, Sequence, Tuple
 
-from vidpred_tf.commands.common import report_error, repo_root
+from vidpred_tf.commands.common import report_error, run_absl_main
+from vidpred_tf.papers import all_papers
 
 DESCRIPTION = "train a paper's model with its own script and flags (--paper NAME, the rest passed through)"
-
-# Paper -> its training script, relative to the source checkout.
-PAPER_SCRIPTS = {
-    "e3d": "scripts/e3d/run.py",
-    "mspred": "scripts/mspred/02_train.py",
-}
 
 HELP = """\
 usage: {prog} --paper NAME [ARGS...]
 
-Runs the training script of paper NAME with ARGS unchanged, so every original README command works:
+Runs the training entry point of paper NAME (what its descriptor in vidpred_tf/papers/NAME names "train") with
+ARGS unchanged, so every original README command works:
   {prog} --paper e3d --flagfile=flags/e3d/e3d_lstm_mm_train.flags --train_data_paths ...
-  {prog} --paper mspred ...
-`{prog} --paper NAME --help` shows the script's own flags.
+  {prog} --paper mspred -d experiments/TestExp/exp_mmnist/
+`{prog} --paper NAME --help` shows the entry point's own flags.
 
 papers: {papers}
 """
@@ -46,17 +40,18 @@ def split_paper(argv: Sequence[str]) -> Tuple[Optional[str], List[str]]:
     return paper, rest
 
 
+def trainable_papers() -> List[str]:
+    return [name for name, paper in all_papers().items() if "train" in paper.entry_points]
+
+
 def main(argv: Sequence[str], prog: str = "vidpred train") -> int:
     paper, rest = split_paper(argv)
+    names = trainable_papers()
     if paper is None:
         if any(arg in ("-h", "--help", "--helpshort", "--helpfull") for arg in rest):  # absl's spellings too
-            print(HELP.format(prog=prog, papers=", ".join(PAPER_SCRIPTS)))
+            print(HELP.format(prog=prog, papers=", ".join(names)))
             return 0
-        return report_error(prog, f"--paper is required (one of {', '.join(PAPER_SCRIPTS)}); see {prog} --help")
-    if paper not in PAPER_SCRIPTS:
-        return report_error(prog, f"--paper={paper!r} has no training script; papers: {', '.join(PAPER_SCRIPTS)}")
-    script = repo_root() / PAPER_SCRIPTS[paper]
-    if not script.is_file():
-        return report_error(prog, f"--paper={paper}: its training script {script} is missing (vidpred train runs "
-                                  f"the scripts of the source checkout: install it with pip install -e)")
-    return subprocess.call([sys.executable, str(script), *rest])
+        return report_error(prog, f"--paper is required (one of {', '.join(names)}); see {prog} --help")
+    if paper not in names:
+        return report_error(prog, f"--paper={paper!r} has no training entry point; papers: {', '.join(names)}")
+    return run_absl_main(all_papers()[paper].entry_point("train"), rest, prog=f"{prog} --paper {paper}")

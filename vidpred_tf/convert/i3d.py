@@ -34,7 +34,7 @@ import numpy as np
 from vidpred_tf.convert.tf1 import (DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
                                     tf1_names)
 from vidpred_tf.fileio import save_keras_weights
-from vidpred_tf.models.i3d.model import InceptionI3d, build_i3d
+from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d
 
 HUB_MODULE_URL = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
 DEFAULT_SCOPE = "RGB/inception_i3d"

@@ -19,8 +19,8 @@ from vidpred_tf.data.tfrecord import (
     write_tfrecords,
 )
 from vidpred_tf.data.pipeline import dataset_fn_for_strategy, make_dataset
-from vidpred_tf.data.mnist_digits import MnistDigits, load_mnist_digits
-from vidpred_tf.data.moving_mnist import (
+from vidpred_tf.data.moving_mnist.digits import MnistDigits, load_mnist_digits
+from vidpred_tf.data.moving_mnist.generate import (
     MovingMNISTConfig,
     bouncing_trajectories,
     generate_moving_mnist,

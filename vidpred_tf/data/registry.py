@@ -1,9 +1,14 @@
 """Registry of dataset readers: one name, one function that turns files into a ``tf.data.Dataset``.
 
-Each original dataset format is one module in ``vidpred_tf/data`` that registers its reader here::
+Each dataset format is one module, grouped per dataset (``vidpred_tf/data/<dataset>/<format>.py``, a format of one
+paper's own named after it) or generic (``vidpred_tf/data/tfrecord.py``), and registers its reader here::
 
-    @register_reader("e3d_npz", description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data)")
+    @register_reader("moving_mnist_e3d", description="Moving MNIST .npz of the PredRNN family (clips/dims/...)")
     def read_e3d_npz(paths, *, seq_length, ...) -> tf.data.Dataset: ...
+
+Names follow one scheme: ``<dataset>`` for the package's own formats and the standard files, ``<dataset>_<paper>``
+for the format of one paper's code. Every module of ``vidpred_tf.data`` is imported to find the readers (nothing
+lists them), and so are the ``datasets`` modules of the papers' descriptors.
 
 A reader returns a dataset of *unbatched* examples following the batch contract of
 ``vidpred_tf.data.batch`` (``images`` float32 [T, H, W, C] in [0, 1], optional ``actions``...), unless
@@ -14,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import pkgutil
 from typing import Callable, Dict
 
 import tensorflow as tf
@@ -30,15 +36,6 @@ class ReaderEntry:
 
 _READERS: Dict[str, ReaderEntry] = {}
 
-# Modules that register readers when imported; listed here so ``get_reader`` finds them lazily.
-_READER_MODULES = (
-    "vidpred_tf.data.tfrecord",
-    "vidpred_tf.data.moving_mnist",
-    "vidpred_tf.data.e3d_npz",
-    "vidpred_tf.data.kth_frames",
-)
-
-
 def register_reader(name: str, description: str = "") -> Callable[[ReaderFn], ReaderFn]:
     """Decorator registering ``fn`` under ``name``; a second registration of the same name is an error."""
 
@@ -52,13 +49,15 @@ def register_reader(name: str, description: str = "") -> Callable[[ReaderFn], Re
 
 
 def _import_reader_modules() -> None:
-    for module in _READER_MODULES:
-        try:
+    """Import every module of ``vidpred_tf.data`` and the papers' ``datasets`` modules: importing registers."""
+    import vidpred_tf.data as package
+    from vidpred_tf.papers import all_papers
+
+    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+        importlib.import_module(info.name)
+    for paper in all_papers().values():
+        for module in paper.datasets:
             importlib.import_module(module)
-        except ModuleNotFoundError as err:
-            # A reader module of a paper that is not ported yet; anything else missing is a real error.
-            if err.name != module:
-                raise
 
 
 def get_reader(name: str) -> ReaderFn:

@@ -1,7 +1,8 @@
 """``python -m vidpred_tf.golden NAME PATH``: check the port of paper NAME against recorded golden cases.
 
-PATH is one case directory or a folder of cases (every case found in it is run). NAME selects the module
-``vidpred_tf.golden.<NAME>``, which provides ``find_cases(path)`` and ``check_case(case, report)``. Prints one
+PATH is one case directory or a folder of cases (every case found in it is run). NAME is a paper whose
+descriptor (:mod:`vidpred_tf.papers`) names a ``golden`` module, which provides ``find_cases(path)`` and
+``check_case(case, report)``. Prints one
 line per compared output / loss / gradient and a summary per case; exits 0 when every case is within
 tolerance, 1 when one is not, 2 for a usage error (unknown NAME, missing PATH, no case in PATH).
 """
@@ -9,21 +10,18 @@ tolerance, 1 when one is not, 2 for a usage error (unknown NAME, missing PATH, n
 from __future__ import annotations
 
 import argparse
-import importlib
 import pathlib
 import sys
 from typing import List, Optional, Sequence
 
 from vidpred_tf.golden.common import run_cases
+from vidpred_tf.papers import all_papers
 from vidpred_tf.quiet import import_tensorflow_quietly
-
-_NOT_PAPERS = {"__init__", "__main__", "common"}
 
 
 def known_papers() -> List[str]:
-    """Names of the paper modules beside this file."""
-    here = pathlib.Path(__file__).resolve().parent
-    return sorted(p.stem for p in here.glob("*.py") if p.stem not in _NOT_PAPERS and not p.stem.startswith("_"))
+    """Names of the papers with golden checks."""
+    return [name for name, paper in all_papers().items() if paper.golden]
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -42,7 +40,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"error: PATH {path} does not exist", file=sys.stderr)
         return 2
     import_tensorflow_quietly()  # no C++ start-up lines before the report
-    module = importlib.import_module(f"vidpred_tf.golden.{args.name}")
+    module = all_papers()[args.name].module("golden")
     cases = list(module.find_cases(path))
     if not cases:
         print(f"error: no {args.name} golden case found in {path}", file=sys.stderr)

@@ -50,7 +50,8 @@ import pathlib
 import re
 from typing import Dict, List, Optional, Tuple
 
-from vidpred_tf.inference import MANIFEST_NAME, InputError
+from vidpred_tf.errors import InputError
+from vidpred_tf.manifest import MANIFEST_NAME
 
 PRESET_FILE = "preset.json"
 SPEC_PREFIX = "preset:"

@@ -16,7 +16,7 @@ from typing import Dict, Optional
 import numpy as np
 
 from vidpred_tf.fileio import write_json
-from vidpred_tf.inference import InputError
+from vidpred_tf.errors import InputError
 
 METRIC_NAMES = ("mse", "mae", "psnr", "ssim_tf")
 CHECK_SEQUENCES = 4
@@ -38,7 +38,7 @@ def _conventions() -> Dict[str, str]:
         "predictions": "clipped to [0, 1]; deterministic models run once, stochastic ones with seed 0",
         "resize": "frames resized to the model's frame size (vidpred_tf.inference.fit_frames 'stretch', as vidpred "
                   "evaluate does) when it differs from data.image_size",
-        "data": "vidpred_tf.data.moving_mnist.read_moving_mnist(split, num_sequences, seed, source=digit_source): "
+        "data": "vidpred_tf.data.moving_mnist.generate.read_moving_mnist(split, num_sequences, seed, source=digit_source): "
                 "the test split of write_moving_mnist_tfrecords with the same seed; check: the first "
                 "check.num_sequences of those num_sequences",
     })
@@ -93,7 +93,7 @@ def read_metrics_json(path) -> dict:
 def moving_mnist_videos(data: dict, count: Optional[int] = None) -> np.ndarray:
     """The first ``count`` (default: all) sequences that ``data`` (the ``data`` entry of a metrics JSON) names,
     float32 ``[count, T, H, W, 1]`` in [0, 1]."""
-    from vidpred_tf.data.moving_mnist import read_moving_mnist
+    from vidpred_tf.data.moving_mnist.generate import read_moving_mnist
 
     total = int(data["num_sequences"])
     count = total if count is None else int(count)

@@ -30,7 +30,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from vidpred_tf.fileio import write_atomically, write_json
-from vidpred_tf.inference import MANIFEST_NAME, InputError
+from vidpred_tf.errors import InputError
+from vidpred_tf.manifest import MANIFEST_NAME
 from vidpred_tf.presets import (CHECK_ATOL_SSIM, CHECK_RTOL_MSE, ENV_VAR, MAX_PRESET_BYTES, NAME_PATTERN, PRESET_FILE,
                                 VERSION_PATTERN, check_preset_files, folder_size, is_preset_spec, resolve_preset)
 
@@ -178,7 +179,8 @@ def export_preset(checkpoint, *, name: str, version: str, description: str, flag
     ``verify``: reload the staged preset and compare its predictions with the checkpoint's and its check metrics
     with the metrics JSON. ``InputError`` (one line, naming the culprit) for every refusal.
     """
-    from vidpred_tf.inference import load_predictor, read_manifest
+    from vidpred_tf.inference import load_predictor
+    from vidpred_tf.manifest import read_manifest
 
     if not isinstance(name, str) or not NAME_PATTERN.match(name):
         raise InputError(f"--name {name!r}: use letters, digits, '_', '-' and '.' (it goes after 'preset:')")

@@ -82,6 +82,17 @@ class Task(abc.ABC):
     def predict(self, model: keras.Model, batch: Mapping[str, tf.Tensor], seed: tf.Tensor) -> tf.Tensor:
         """Predicted future frames ``[B, T_future, H, W, C]`` in [0, 1] for evaluation."""
 
+    def build_inputs(self, input_context: tf.distribute.InputContext, epoch: Optional[int] = None) -> tf.data.Dataset:
+        """The training data of one input pipeline: per-replica batches (``input_context.get_per_replica_batch_size``
+        of the global batch) following the batch contract of :mod:`vidpred_tf.data.batch`.
+
+        ``Trainer.fit`` calls it with ``epoch=None`` and repeats nothing (return a repeated dataset);
+        ``Trainer.fit_epochs`` once per epoch with the epoch's number (return one whole pass, ordered as a function
+        of the epoch). A script hands the trainer the task, which knows its data; ``fit``/``fit_epochs`` also take
+        a ``dataset_fn`` that replaces this. Default: the task has no data of its own.
+        """
+        raise NotImplementedError(f"{type(self).__name__} builds no inputs: give Trainer.fit a dataset_fn")
+
     def step_inputs(self, step: int, global_batch_size: int) -> Mapping[str, "object"]:
         """Host-side per-step inputs (NumPy, leading axis = global batch), merged into the batch.
 

@@ -31,6 +31,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.data.batch import validate_batch
 from vidpred_tf.fileio import write_json
 from vidpred_tf.training.checkpoint import (CheckpointKeeper, describe_non_finite, model_checkpoint,
                                             non_finite_variables, restore_model_weights, write_named_checkpoint)
@@ -352,13 +353,21 @@ class Trainer:
                              f"{[s.name for s in self.optimizer_specs]}): {err}") from err
 
     # ------------------------------------------------------------------------------------------- data
+    def _checked_inputs(self, dataset: tf.data.Dataset) -> tf.data.Dataset:
+        """``dataset`` once its elements are known to follow the batch contract (``vidpred_tf.data.batch``)."""
+        if not isinstance(dataset.element_spec, Mapping):
+            raise TypeError(f"task {self.task.name}: its training data must yield dicts of tensors (the batch "
+                            f"contract of vidpred_tf.data.batch); got elements {dataset.element_spec}")
+        validate_batch(dataset.element_spec, source=f"training data of task {self.task.name}")
+        return dataset
+
     def _distribute(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], start_step: int):
         replicas_per_pipeline = None
 
         def wrapped(context: tf.distribute.InputContext) -> tf.data.Dataset:
             nonlocal replicas_per_pipeline
             replicas_per_pipeline = context.num_replicas_in_sync // context.num_input_pipelines
-            dataset = dataset_fn(context)
+            dataset = self._checked_inputs(dataset_fn(context))
             # Each step draws one batch per local replica from this pipeline: skip what a resumed run
             # already consumed so that it sees the same batches as an uninterrupted one.
             return dataset.skip(start_step * replicas_per_pipeline) if start_step else dataset
@@ -499,7 +508,7 @@ class Trainer:
         per_replica = self.strategy.run(lambda: tf.identity(value))
         return float(self.strategy.reduce(tf.distribute.ReduceOp.SUM, per_replica, axis=None)) > 0.5
 
-    def fit(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], *,
+    def fit(self, dataset_fn: Optional[Callable[[tf.distribute.InputContext], tf.data.Dataset]] = None, *,
             hooks: Sequence[Hook] = (), video_batch: Optional[Mapping[str, np.ndarray]] = None,
             on_data_error: Optional[Callable[[Exception], Exception]] = None,
             evaluations: Sequence[Evaluation] = ()) -> TrainResult:
@@ -507,7 +516,7 @@ class Trainer:
 
         Args:
           dataset_fn: ``InputContext -> tf.data.Dataset`` of per-replica batches (contract of
-            ``vidpred_tf.data.batch``), repeated as long as needed.
+            ``vidpred_tf.data.batch``), repeated as long as needed; default ``Task.build_inputs``.
           hooks: ``hook(trainer, step, losses)`` called after every step on every worker.
           video_batch: a fixed host batch whose ``Task.summary_videos`` are written as GIF summaries every
             ``video_every`` steps.
@@ -523,6 +532,7 @@ class Trainer:
         used from the resume on (``vidpred_run.json`` keeps what the run was configured with).
         """
         config = self.config
+        dataset_fn = self.task.build_inputs if dataset_fn is None else dataset_fn
         self._stop_signal = None
         configured_rates = self._configured_learning_rates()
         restored = self.restore()
@@ -601,12 +611,13 @@ class Trainer:
         return TrainResult(step=step, status=status, losses=losses, elapsed_s=progress.elapsed(),
                            checkpoint=latest_path)
 
-    def fit_epochs(self, dataset_fn: Callable[[tf.distribute.InputContext, int], tf.data.Dataset],
+    def fit_epochs(self, dataset_fn: Optional[Callable[[tf.distribute.InputContext, int], tf.data.Dataset]],
                    num_epochs: int, *, before_epoch: Optional[EpochHook] = None,
                    after_epoch: Optional[EpochEndHook] = None, hooks: Sequence[Hook] = (),
                    on_interrupt: Optional[InterruptHook] = None,
                    steps_per_epoch: Optional[int] = None) -> TrainResult:
-        """Train in epochs, each a whole pass over ``dataset_fn(context, epoch)`` (finite, not repeated).
+        """Train in epochs, each a whole pass over ``dataset_fn(context, epoch)`` (finite, not repeated; ``None``:
+        ``Task.build_inputs(context, epoch)``).
 
         Starts at the trainer's ``epoch`` counter (restore a checkpoint first with ``restore_from`` to resume)
         and runs until ``num_epochs``. Per epoch: ``before_epoch(trainer, epoch)`` (validation, the epoch's
@@ -622,6 +633,7 @@ class Trainer:
         the batches an uninterrupted one would.
         """
         config = self.config
+        dataset_fn = self.task.build_inputs if dataset_fn is None else dataset_fn
         self._stop_signal = None
         start_epoch = int(self.epoch.numpy())
         start_step = int(self.step.numpy())
@@ -637,7 +649,7 @@ class Trainer:
                         before_epoch(self, epoch)
                     sums: Dict[str, float] = {}
                     iterator = iter(self.strategy.distribute_datasets_from_function(
-                        lambda context, epoch=epoch: dataset_fn(context, epoch)))
+                        lambda context, epoch=epoch: self._checked_inputs(dataset_fn(context, epoch))))
                     while True:
                         try:
                             batch = next(iterator)

@@ -13,7 +13,7 @@ Pieces for the trainer's Task and the ``scripts/e3d`` entry point:
 """
 
 from vidpred_tf.models.e3d.config import L2_FORMS, MODEL_NAMES, RESIDUAL_MODES, E3DConfig
-from vidpred_tf.models.e3d.evaluation import EvaluationResult, evaluate, model_predict_fn
+from vidpred_tf.papers.e3d.evaluation import EvaluationResult, evaluate, model_predict_fn
 from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
 from vidpred_tf.models.e3d.model import E3DLSTM, build_model, output_frames
 from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back

@@ -22,7 +22,7 @@ _FALLBACK_N_HMAP_CHANNELS = {"moving_mnist": [1, 1], "custom_moving_mnist": [1, 
 
 def _n_hmap_channels(dataset_name: str):
     try:
-        from vidpred_tf.data.mspred_datasets import N_HMAP_CHANNELS
+        from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
     except ImportError:
         N_HMAP_CHANNELS = _FALLBACK_N_HMAP_CHANNELS
     if dataset_name not in N_HMAP_CHANNELS:

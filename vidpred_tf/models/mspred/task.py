@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.errors import InputError
-from vidpred_tf.models.mspred.experiment import hierarchical_num_preds
+from vidpred_tf.papers.mspred.experiment import hierarchical_num_preds
 from vidpred_tf.models.mspred.losses import RECONSTRUCTION_LOSSES, kl_loss, reconstruction_loss
 from vidpred_tf.training.optimizers import TorchAdam, TorchSGD
 from vidpred_tf.training.task import OptimizerSpec, Task
@@ -49,7 +49,7 @@ def make_mspred_optimizer(training_params: Mapping, learning_rate: float) -> ker
 
 def dummy_input(exp_params: Mapping, batch_size: int = 2) -> np.ndarray:
     """Zeros (B, T, H, W, C) of the experiment's training sequence length, to create a model's variables."""
-    from vidpred_tf.models.mspred.experiment import sequence_length
+    from vidpred_tf.papers.mspred.experiment import sequence_length
 
     dataset = exp_params["dataset"]
     size = dataset["img_size"]
@@ -225,9 +225,9 @@ class MSPredTraining:
         import os
         import random
 
-        from vidpred_tf.data import mspred_datasets
-        from vidpred_tf.models.mspred import checkpoints as ckpt
-        from vidpred_tf.models.mspred import experiment
+        from vidpred_tf.papers.mspred import data as mspred_datasets
+        from vidpred_tf.papers.mspred import checkpoints as ckpt
+        from vidpred_tf.papers.mspred import experiment
         from vidpred_tf.models.mspred.schedulers import make_beta_scheduler, make_lr_scheduler
         from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
@@ -302,7 +302,7 @@ class MSPredTraining:
 
         class_weights = None
         if "weighted_kpoint_loss" in params["loss"]["reconst_losses"]:
-            from vidpred_tf.data.kth_keypoints import heatmap_weights
+            from vidpred_tf.data.kth.mspred_keypoints import heatmap_weights
 
             table = heatmap_weights(w_easy=params["loss"]["w_easy_kpts"])
             class_weights = np.asarray([table[name] for name in mspred_datasets.KTH_CLASSES], np.float32)
@@ -327,7 +327,7 @@ class MSPredTraining:
 
     # ------------------------------------------------------------------------------------------ checkpoints
     def _load_checkpoint(self, name: str, resume: bool) -> None:
-        from vidpred_tf.models.mspred import checkpoints as ckpt
+        from vidpred_tf.papers.mspred import checkpoints as ckpt
 
         self.logger.print_(f"  --> Loading pretrained parameters from checkpoint {name}...")
         kind, path = ckpt.resolve_checkpoint(self.exp_path, name)
@@ -362,7 +362,7 @@ class MSPredTraining:
     # ----------------------------------------------------------------------------------------------- data
     def _dataset(self, dataset, shuffle: bool, epoch: int, drop_remainder: bool, input_context=None,
                  batch_size: Optional[int] = None):
-        from vidpred_tf.data.mspred_datasets import make_tf_dataset
+        from vidpred_tf.papers.mspred.data import make_tf_dataset
 
         return make_tf_dataset(dataset, batch_size or self.batch_size, shuffle=shuffle,
                                seed=_epoch_seed(self.seed, epoch), drop_remainder=drop_remainder,
@@ -429,7 +429,7 @@ class MSPredTraining:
     def _write_valid_images(self, epoch: int, batch, outputs) -> None:
         import os
 
-        from vidpred_tf.viz import mspred_figures
+        from vidpred_tf.papers.mspred import figures as mspred_figures
 
         frames = batch["frames"][0]
         context = self.task.context
@@ -494,7 +494,7 @@ class MSPredTraining:
         self.logger.log_info(f"Log data train iteration {iteration}:  loss={round(means['loss'], 5)};")
 
     def _after_epoch(self, trainer, epoch: int, mean_losses: Mapping[str, float]) -> None:
-        from vidpred_tf.models.mspred import checkpoints as ckpt
+        from vidpred_tf.papers.mspred import checkpoints as ckpt
 
         train_loss = mean_losses["loss"]
         self.training_losses.append(train_loss)
@@ -514,7 +514,7 @@ class MSPredTraining:
               f"{self.validation_losses[-1]:.5f}, lr {self.epoch_lr:.3g}, beta {self.epoch_beta:.3g}", flush=True)
 
     def _on_interrupt(self, trainer, epoch: int, error) -> None:
-        from vidpred_tf.models.mspred import checkpoints as ckpt
+        from vidpred_tf.papers.mspred import checkpoints as ckpt
         from vidpred_tf.training import NonFiniteLossError
 
         if isinstance(error, NonFiniteLossError):
@@ -530,7 +530,7 @@ class MSPredTraining:
 
     def train(self):
         """The training loop; returns the trainer's ``TrainResult``."""
-        from vidpred_tf.models.mspred import checkpoints as ckpt
+        from vidpred_tf.papers.mspred import checkpoints as ckpt
 
         result = self.trainer.fit_epochs(self._train_dataset_fn, self.num_epochs, before_epoch=self._before_epoch,
                                          after_epoch=self._after_epoch, hooks=[self._after_step],

@@ -104,7 +104,7 @@ def load_weights(model, exp_path: str, name: str) -> Tuple[str, str]:
 
 def prepare_exp_params(exp_params: dict) -> dict:
     """Set ``model.HierarchLSTM.n_hmap_channels`` from the dataset, as 02/03 do after loading the data."""
-    from vidpred_tf.data.mspred_datasets import N_HMAP_CHANNELS
+    from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
 
     model = exp_params["model"]
     hierarch = model.setdefault("HierarchLSTM", {})
@@ -118,7 +118,7 @@ def prepare_exp_params(exp_params: dict) -> dict:
 
 def build_model_for(exp_params: dict, model_factory=None):
     """The experiment's model with its variables created (called once on zeros of the training length)."""
-    from vidpred_tf.models.mspred.experiment import hierarchical_num_preds
+    from vidpred_tf.papers.mspred.experiment import hierarchical_num_preds
     from vidpred_tf.models.mspred.task import dummy_input
 
     if model_factory is None:
@@ -138,7 +138,7 @@ def load_model_for_evaluation(exp_dir: str, checkpoint_name: str, model_factory=
     """``(model, exp_params, epoch)`` for evaluation: the experiment's model with the weights of
     ``checkpoint_name`` (port checkpoint or original ``.pth``/``.npz``). ``epoch`` is the last epoch trained
     (None when the file does not say). ``exp_dir`` is an experiment path (relative ones under experiments/)."""
-    from vidpred_tf.models.mspred.experiment import load_exp_params, resolve_exp_directory
+    from vidpred_tf.papers.mspred.experiment import load_exp_params, resolve_exp_directory
 
     exp_path = exp_dir if os.path.isfile(os.path.join(exp_dir, "experiment_params.json")) \
         else resolve_exp_directory(exp_dir)

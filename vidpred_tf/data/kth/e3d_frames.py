@@ -20,7 +20,7 @@ numbers differ by exactly ``seq_length - 1`` (gaps in the numbering break clips)
 ``KthHandle`` serves ``[B, seq_length, W, W, 1]`` float32 batches as the original ``InputHandle`` (the shared
 ``OriginalBatchHandle`` of ``e3d_npz.py``): shuffling the start list in place with Python's ``random`` (training;
 each pass reshuffles the previous order), never serving the last full batch (``pos + B >= total``).
-``read_kth_frames`` (registered as ``"kth_frames"``) wraps it in a ``tf.data.Dataset`` of such batches.
+``read_kth_frames`` (registered as ``"kth_e3d"``) wraps it in a ``tf.data.Dataset`` of such batches.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image
 
-from vidpred_tf.data.e3d_npz import OriginalBatchHandle, _split_paths, original_batch_dataset
+from vidpred_tf.data.moving_mnist.e3d_npz import OriginalBatchHandle, _split_paths, original_batch_dataset
 from vidpred_tf.data.registry import register_reader
 from vidpred_tf.errors import InputError, MissingInputError
 from vidpred_tf.fileio import write_atomically
@@ -135,7 +135,7 @@ def _load_cached(root: str, split: str, image_width: int, seq_length: int, video
 class KthHandle(OriginalBatchHandle):
     """Batches of clips from ``data`` starting at ``indices``, in the original's order and batching."""
 
-    reader = "kth_frames"
+    reader = "kth_e3d"
     item_name = "clips"
 
     def __init__(self, data: np.ndarray, indices: Sequence[int], batch_size: int, seq_length: int,
@@ -172,7 +172,7 @@ def write_fake_kth(root: str, persons: Sequence[str] = ("01", "17"),
     return root
 
 
-@register_reader("kth_frames", description="KTH Actions frame folders, split by person and batched as the e3d "
+@register_reader("kth_e3d", description="KTH Actions frame folders, split by person and batched as the e3d "
                                            "original")
 def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, batch_size: int,
                     shuffle: bool = False, seed: Optional[int] = None, epochs: Optional[int] = 1,
@@ -192,7 +192,7 @@ def open_kth_frames(paths, *, split: str, image_width: int, seq_length: int, bat
                     video_order: str = "sorted") -> Tuple[KthHandle, Tuple[int, ...]]:
     """``(handle, frame_shape [T, W, W, 1])`` of :func:`read_kth_frames`, the split read and checked:
     ``InputError`` naming the root when it is not a KTH frame tree or gives no batch."""
-    root = _split_paths(paths, max_paths=None, reader="kth_frames", what="data root")[0]
+    root = _split_paths(paths, max_paths=None, reader="kth_e3d", what="data root")[0]
     handle = kth_handle(root, split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
                         rng=random.Random(seed) if shuffle else None, video_order=video_order)
     if handle.no_batch_left():

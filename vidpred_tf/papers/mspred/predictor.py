@@ -15,7 +15,8 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
-from vidpred_tf.inference import InputError, Predictor, register_loader
+from vidpred_tf.errors import InputError
+from vidpred_tf.inference import Predictor
 
 PARAMS_FILE = "experiment_params.json"
 DEFAULT_CHECKPOINTS = ("checkpoint_epoch_final", "checkpoint_last_saved")
@@ -46,6 +47,7 @@ class MSPredPredictor(Predictor):
 
     def __init__(self, model, exp_params: dict, checkpoint: str):
         self.model = model
+        self.keras_model = model
         self.exp_params = exp_params
         self.model_name = exp_params["model"]["model_type"]
         # The hierarchical models read HierarchLSTM.stochastic (build.setup_model); the SVG ones their type.
@@ -79,7 +81,7 @@ class MSPredPredictor(Predictor):
 
 
 def load(path: pathlib.Path) -> MSPredPredictor:
-    from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation, models_dir
+    from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation, models_dir
 
     located = _locate(path)
     if located is None:
@@ -98,5 +100,5 @@ def load(path: pathlib.Path) -> MSPredPredictor:
     return MSPredPredictor(model, exp_params, str(pathlib.Path(models_dir(str(exp_dir))) / name))
 
 
-register_loader("mspred", detect, load, models=("SpatioTempHierarchConvLSTM", "SpatioTempHierarchLSTM",
-                                                 "deterministic", "ConvDeterministic", "LP", "ConvLP"))
+# The model types this adapter serves (``vidpred list models``).
+MODELS = ("SpatioTempHierarchConvLSTM", "SpatioTempHierarchLSTM", "deterministic", "ConvDeterministic", "LP", "ConvLP")

@@ -8,7 +8,7 @@ at ``floor(position * (image_size - digit_size))`` and overlapping digits combin
 frame stays in [0, 255] and a digit is never brighter where it crosses another.
 
 Randomness comes only from ``np.random.default_rng(seed)`` (never the global NumPy or TF state). Splits use
-disjoint digit sets (``vidpred_tf.data.mnist_digits``) and independent streams: split ``train`` uses the seed
+disjoint digit sets (``vidpred_tf.data.moving_mnist.digits``) and independent streams: split ``train`` uses the seed
 ``[seed, 0]``, ``test`` ``[seed, 1]``, both in ``write_moving_mnist_tfrecords`` and in the on-the-fly reader,
 so the two give the same sequences.
 
@@ -29,7 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.data import batch as batch_lib
-from vidpred_tf.data import mnist_digits
+from vidpred_tf.data.moving_mnist import digits as mnist_digits
 from vidpred_tf.data.registry import register_reader
 from vidpred_tf.data.tfrecord import write_tfrecords
 

@@ -405,7 +405,7 @@ def check_data(directory: pathlib.Path, report) -> None:
     golden = np.load(directory / "data_goldens.npz")
     try:
         from vidpred_tf.data.heatmaps import HeatmapGenerator
-        from vidpred_tf.data.mspred_moving_mnist import CustomMovingMNIST
+        from vidpred_tf.data.moving_mnist.mspred import CustomMovingMNIST
     except ImportError as err:
         report.failure("data modules", f"cannot import the MSPred data modules: {err}")
         return

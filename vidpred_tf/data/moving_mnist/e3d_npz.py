@@ -23,7 +23,7 @@ Two comma-separated paths are concatenated. The original added the clip offset t
 second file's clips pointed into the first file's frames (Q12); here the offsets are the frame counts of the
 first file (``fix_multi_path_offset=False`` restores the original indexing).
 
-``read_e3d_npz`` (registered as ``"e3d_npz"``) wraps the handle in a ``tf.data.Dataset`` of *batches* (it
+``read_e3d_npz`` (registered as ``"moving_mnist_e3d"``) wraps the handle in a ``tf.data.Dataset`` of *batches* (it
 reproduces the original batching, so the batch axis is included): ``{"images": [B, T, H, W, C]}``.
 
 The batching protocol itself (``OriginalBatchHandle``) and the handle-to-dataset step (``original_batch_dataset``)
@@ -48,7 +48,7 @@ from vidpred_tf.fileio import write_atomically
 PathsArg = Union[str, Sequence[str]]
 
 
-def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "e3d_npz",
+def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "moving_mnist_e3d",
                  what: str = "data path") -> List[str]:
     """The user-expanded paths of a comma-separated string (or a list); at least one, at most ``max_paths``
     (``None``: no limit). ``reader`` and ``what`` name the reader and the path in the errors."""
@@ -190,7 +190,7 @@ def original_batch_dataset(handle: OriginalBatchHandle, frame_shape: Tuple[int, 
 class MnistNpzHandle(OriginalBatchHandle):
     """Batches of one split, in the original's order; see the module docstring."""
 
-    reader = "e3d_npz"
+    reader = "moving_mnist_e3d"
     item_name = "sequences"
 
     def __init__(self, paths: PathsArg, batch_size: int, rng: Optional[random.Random] = None,
@@ -274,7 +274,7 @@ def write_fake_mnist_npz(path: str, num_sequences: int = 7, input_length: int = 
     return path
 
 
-@register_reader("e3d_npz", description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data), "
+@register_reader("moving_mnist_e3d", description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data), "
                                         "batched as the e3d original")
 def read_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] = None, shuffle: bool = False,
                  seed: Optional[int] = None, epochs: Optional[int] = 1,

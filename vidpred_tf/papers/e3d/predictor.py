@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Dict, Tuple
-
 import numpy as np
 
-from vidpred_tf.inference import (InputError, Predictor, manifest_paper, read_manifest, register_loader,
-                                  resolve_checkpoint, restore_weights, write_manifest)
+from vidpred_tf.errors import InputError
+from vidpred_tf.inference import ModelCache, Predictor, resolve_checkpoint, restore_weights
+from vidpred_tf.manifest import manifest_paper, read_manifest, write_manifest
 from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
+from vidpred_tf.models.e3d.model import build_model, output_frames
+from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
+
+MODELS = MODEL_NAMES
 
 PAPER = "e3d"
 
@@ -47,8 +50,6 @@ class E3DPredictor(Predictor):
     stochastic = False
 
     def __init__(self, config: E3DConfig, checkpoint: str):
-        from vidpred_tf.models.e3d.model import build_model
-
         self.config = config
         self.model_name = config.model_name
         self.checkpoint = checkpoint
@@ -56,27 +57,16 @@ class E3DPredictor(Predictor):
         self.default_horizon = config.output_length
         self.image_size = (config.img_width, config.img_width)
         self.channels = config.img_channel
-        self._model = build_model(config)
-        restore_weights(self._model, checkpoint)
-        self._by_length: Dict[Tuple[int, int], object] = {(config.input_length, config.total_length): self._model}
-
-    def _model_for(self, context: int, horizon: int):
-        from vidpred_tf.models.e3d.model import build_model
-
-        key = (context, context + horizon)
-        if key not in self._by_length:
-            model = build_model(self.config.replace(input_length=context, total_length=context + horizon))
-            model.set_weights(self._model.get_weights())
-            self._by_length[key] = model
-        return self._by_length[key]
+        self.keras_model = build_model(config)
+        restore_weights(self.keras_model, checkpoint)
+        self._models = ModelCache(
+            lambda lengths: build_model(config.replace(input_length=lengths[0], total_length=lengths[1])),
+            (config.input_length, config.total_length), self.keras_model)
 
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
-        from vidpred_tf.models.e3d.model import output_frames
-        from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
-
         del seed  # deterministic
         batch, length = context.shape[:2]
-        model = self._model_for(length, horizon)
+        model = self._models.get((length, length + horizon))
         # The frames after the context are replaced by the model's own predictions in test mode.
         images = np.concatenate([context, np.zeros((batch, horizon) + context.shape[2:], np.float32)], axis=1)
         patched = reshape_patch_tensor(images, self.config.patch_size)
@@ -93,5 +83,3 @@ def load(path: pathlib.Path) -> E3DPredictor:
     manifest = read_manifest(path)
     return E3DPredictor(_config_from_manifest(manifest, path), resolve_checkpoint(path))
 
-
-register_loader(PAPER, detect, load, models=MODEL_NAMES)

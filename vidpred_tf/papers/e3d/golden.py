@@ -314,9 +314,9 @@ def check_misc_case(case: pathlib.Path, report) -> None:
     import cv2
     from skimage.metrics import structural_similarity
 
-    from vidpred_tf.data.e3d_npz import MnistNpzHandle
-    from vidpred_tf.data.kth_frames import KthHandle, load_kth_split
-    from vidpred_tf.models.e3d.evaluation import SSIM_DATA_RANGE, batch_psnr, evaluate
+    from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
+    from vidpred_tf.data.kth.e3d_frames import KthHandle, load_kth_split
+    from vidpred_tf.papers.e3d.evaluation import SSIM_DATA_RANGE, batch_psnr, evaluate
     from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back
     from vidpred_tf.models.e3d.sampling import schedule_sampling
 

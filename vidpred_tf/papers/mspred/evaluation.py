@@ -229,7 +229,7 @@ def plot_name(metric_key: str, level: int) -> str:
 def save_level_results(results: Mapping[str, object], json_path, plots_dir, level: int,
                        numbers: Sequence[int]) -> Dict[str, str]:
     """Write ``metrics_<h>.json`` and the framewise plots of one level; returns ``{what: path}``."""
-    from vidpred_tf.viz.mspred_figures import plot_framewise_metric
+    from vidpred_tf.papers.mspred.figures import plot_framewise_metric
 
     write_json(json_path, results_to_json(results), indent=None)
     written = {"json": os.fspath(json_path)}
@@ -392,14 +392,14 @@ def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, se
     """Run 03_evaluate.py on an experiment directory; returns ``{level: {what: written path}}``.
 
     ``dataset``, ``model`` and ``exp_params`` replace the test split / the loaded checkpoint (tests, notebooks);
-    by default they come from :func:`vidpred_tf.models.mspred.checkpoints.load_model_for_evaluation` and
-    :func:`vidpred_tf.data.mspred_datasets.load_mspred_dataset`.
+    by default they come from :func:`vidpred_tf.papers.mspred.checkpoints.load_model_for_evaluation` and
+    :func:`vidpred_tf.papers.mspred.data.load_mspred_dataset`.
     """
-    from vidpred_tf.data.mspred_datasets import load_mspred_dataset, make_tf_dataset
+    from vidpred_tf.papers.mspred.data import load_mspred_dataset, make_tf_dataset
 
     options = options or MetricOptions()
     if model is None or exp_params is None:
-        from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation
+        from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
 
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
     hierarchical = is_hierarchical(exp_params)
@@ -465,14 +465,14 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
     ``.train()`` after ``.eval()``, so the figures use posterior latents that see the future frames).
     Returns the written image paths.
     """
-    from vidpred_tf.data.mspred_datasets import load_mspred_dataset, make_tf_dataset
-    from vidpred_tf.viz import mspred_figures
+    from vidpred_tf.papers.mspred.data import load_mspred_dataset, make_tf_dataset
+    from vidpred_tf.papers.mspred import figures as mspred_figures
     from vidpred_tf.viz.grid import write_comparison_gif
 
     if num_imgs <= 0:
         raise ValueError(f"'--num_imgs' must be > 0. Given value was {num_imgs}")
     if model is None or exp_params is None:
-        from vidpred_tf.models.mspred.checkpoints import load_model_for_evaluation
+        from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
 
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
     dirs = results_dirs(exp_dir, checkpoint)
@@ -520,7 +520,7 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
 def assemble_figures(exp_dir, checkpoint: str, exp_params: Mapping, log=print) -> List[str]:
     """05_assemble_figs.py: from ``gif_resources``, ``gifs/combined_gif_<i>.gif`` and
     ``images/combined_img_<i>.png`` (the 6 x 8 grid) for every saved sequence. Returns the written paths."""
-    from vidpred_tf.viz import mspred_figures
+    from vidpred_tf.papers.mspred import figures as mspred_figures
 
     dirs = results_dirs(exp_dir, checkpoint)
     resources = dirs["gif_resources"]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
-from typing import Dict
-
 import numpy as np
 
-from vidpred_tf.inference import (InputError, Predictor, manifest_paper, read_manifest, register_loader,
-                                  resolve_checkpoint, restore_weights, write_manifest)
+from vidpred_tf.errors import InputError
+from vidpred_tf.inference import ModelCache, Predictor, resolve_checkpoint, restore_weights
+from vidpred_tf.manifest import manifest_paper, read_manifest, write_manifest
 from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
 from vidpred_tf.models.baseline.dna import DNAConfig
 from vidpred_tf.models.baseline.task import build_baseline_model
@@ -18,6 +17,7 @@ from vidpred_tf.models.baseline.task import build_baseline_model
 PAPER = "baseline"
 # Model name in the manifest -> its configuration type.
 CONFIGS = {"convlstm": ConvLSTMConfig, "dna": DNAConfig}
+MODELS = tuple(CONFIGS)
 MODEL_NAMES = {config_type: name for name, config_type in CONFIGS.items()}
 
 
@@ -59,25 +59,20 @@ class ConvLSTMBaselinePredictor(Predictor):
         self.default_horizon = horizon
         self.image_size = (config.image_size, config.image_size)
         self.channels = config.channels
-        self._model = build_baseline_model(config, config.context_frames + horizon)
-        restore_weights(self._model, checkpoint)
+        self.keras_model = build_baseline_model(config, config.context_frames + horizon)
+        restore_weights(self.keras_model, checkpoint)
         # The number of ground-truth frames is part of the model's config: one model per context length,
         # all sharing the loaded weights.
-        self._by_context: Dict[int, object] = {config.context_frames: self._model}
-
-    def _model_for(self, context: int):
-        if context not in self._by_context:
-            model = build_baseline_model(dataclasses.replace(self.config, context_frames=context), context + 1)
-            model.set_weights(self._model.get_weights())
-            self._by_context[context] = model
-        return self._by_context[context]
+        self._models = ModelCache(
+            lambda context: build_baseline_model(dataclasses.replace(config, context_frames=context), context + 1),
+            config.context_frames, self.keras_model)
 
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
         del seed  # deterministic
         batch, length = context.shape[:2]
         # Frames after the context are never read (the model feeds back its own predictions), so zeros do.
         padded = np.concatenate([context, np.zeros((batch, horizon) + context.shape[2:], np.float32)], axis=1)
-        predictions = self._model_for(length)(padded, training=False)
+        predictions = self._models.get(length)(padded, training=False)
         return np.asarray(predictions)[:, length - 1:]
 
 
@@ -90,5 +85,3 @@ def load(path: pathlib.Path) -> ConvLSTMBaselinePredictor:
     config = _config_from_manifest(manifest, path)
     return ConvLSTMBaselinePredictor(config, resolve_checkpoint(path), int(manifest["horizon"]))
 
-
-register_loader(PAPER, detect, load, models=tuple(CONFIGS))
