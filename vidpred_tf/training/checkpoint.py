@@ -30,6 +30,21 @@ def indexed_weights(model: keras.Model) -> dict:
     return {f"{index:05d}": variable for index, variable in enumerate(model.weights)}
 
 
+TASK_OBJECT_PREFIX = "task_"
+
+
+def task_object_attribute(name: str) -> str:
+    """The attribute of the trainer's checkpoint under which the ``Task.checkpoint_objects`` entry ``name`` is
+    saved."""
+    return f"{TASK_OBJECT_PREFIX}{name}"
+
+
+def task_variable_key(name: str) -> str:
+    """The key, in a trainer checkpoint file, of the value of the ``tf.Variable`` that ``Task.checkpoint_objects``
+    returns as ``name`` (what ``tf.train.load_checkpoint(prefix).get_tensor`` reads)."""
+    return f"{task_object_attribute(name)}/.ATTRIBUTES/VARIABLE_VALUE"
+
+
 def model_checkpoint(model: keras.Model, **others) -> tf.train.Checkpoint:
     """The checkpoint layout of the trainer: the model's weights by position, plus ``others``."""
     return tf.train.Checkpoint(model_weights=indexed_weights(model), **others)

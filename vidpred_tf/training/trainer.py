@@ -33,8 +33,15 @@ import tensorflow as tf
 
 from vidpred_tf.data.batch import validate_batch
 from vidpred_tf.fileio import write_json
-from vidpred_tf.training.checkpoint import (CheckpointKeeper, describe_non_finite, model_checkpoint,
-                                            non_finite_variables, restore_model_weights, write_named_checkpoint)
+from vidpred_tf.training.checkpoint import (
+    CheckpointKeeper,
+    describe_non_finite,
+    model_checkpoint,
+    non_finite_variables,
+    restore_model_weights,
+    task_object_attribute,
+    write_named_checkpoint,
+)
 from vidpred_tf.training.progress import Progress
 from vidpred_tf.training.strategy import is_chief, make_strategy
 from vidpred_tf.training.summaries import SummaryWriter
@@ -192,7 +199,7 @@ class Trainer:
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
 
         tracked = {f"optimizer_{spec.name}": spec.optimizer for spec in self.optimizer_specs}
-        tracked.update({f"task_{name}": value for name, value in task.checkpoint_objects().items()})
+        tracked.update({task_object_attribute(name): value for name, value in task.checkpoint_objects().items()})
         self.checkpoint = model_checkpoint(self.model, step=self.step, base_seed=self.base_seed, epoch=self.epoch,
                                            **tracked)
         self.checkpoints = CheckpointKeeper(self.checkpoint, config.model_dir, chief=self.chief,
