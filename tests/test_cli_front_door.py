@@ -7,10 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from fixtures.fake_paper import write_fake_paper
 
+import vidpred_tf.papers
 from vidpred_tf.commands import main as main_module
-from vidpred_tf.commands import train as train_command
-from vidpred_tf.commands.main import COMMANDS, main as vidpred
+from vidpred_tf.commands.main import COMMANDS
+from vidpred_tf.commands.main import main as vidpred
 from vidpred_tf.models.e3d.config import MODEL_NAMES
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -76,30 +78,27 @@ def test_demo_dispatches_to_the_demo_flags():
     assert "vidpred demo: error:" in bad.stderr and "soon" in bad.stderr
 
 
-def test_train_passes_every_other_argument_to_the_paper_script(tmp_path, monkeypatch, capsys):
-    script = tmp_path / "fake_train.py"
+def test_train_passes_every_other_argument_to_the_papers_entry_point(tmp_path, monkeypatch, capsys):
+    write_fake_paper(tmp_path, name="fake_train_paper")
+    monkeypatch.setattr(vidpred_tf.papers, "__path__",
+                        list(vidpred_tf.papers.__path__) + [str(tmp_path / "vidpred_tf" / "papers")])
     record = tmp_path / "argv.json"
-    script.write_text(f"import json, sys\njson.dump(sys.argv[1:], open({str(record)!r}, 'w'))\nsys.exit(3)\n")
-    monkeypatch.setitem(train_command.PAPER_SCRIPTS, "fake", str(script))
-    code = vidpred(["train", "--flagfile=x.flags", "--paper", "fake", "--is_training", "True", "positional"])
-    assert code == 3  # the script's exit status
-    assert json.loads(record.read_text()) == ["--flagfile=x.flags", "--is_training", "True", "positional"]
-    assert vidpred(["train", "--paper=fake", "--help"]) == 3  # --help goes to the script too
-    assert json.loads(record.read_text()) == ["--help"]
+    code = vidpred(["train", f"--record={record}", "--paper", "fake_train_paper", "--fake_switch", "True",
+                    "--fake_steps=7", "positional"])
+    assert code == 3  # the entry point's exit status
+    assert json.loads(record.read_text()) == {"argv": ["positional"], "fake_steps": 7, "fake_switch": True}
+    assert vidpred(["train", "--paper=fake_train_paper", "--help"]) == 0  # the entry point's own flags
+    assert "--fake_steps" in capsys.readouterr().out
 
     assert vidpred(["train", "--paper", "savp"]) == 2
-    assert "--paper='savp' has no training script; papers: e3d, mspred" in capsys.readouterr().err
+    assert "--paper='savp' has no training entry point; papers: " in capsys.readouterr().err
     assert vidpred(["train", "--lr", "0.1"]) == 2
     assert "--paper is required" in capsys.readouterr().err
-    monkeypatch.setitem(train_command.PAPER_SCRIPTS, "mspred", "scripts/mspred/not_there.py")
-    assert vidpred(["train", "--paper", "mspred"]) == 2
-    error = capsys.readouterr().err
-    assert "training script" in error and "scripts/mspred/not_there.py is missing" in error
 
 
 def test_train_runs_the_real_e3d_script():
     process = run_module("train", "--paper", "e3d", "--helpshort")
-    assert process.returncode == 1, process.stderr[-2000:]  # absl's status after printing help
+    assert process.returncode == 0, process.stderr[-2000:]
     for flag in ("--train_data_paths", "--model_name", "--cell_kernel"):
         assert flag in process.stdout, flag
 
@@ -107,7 +106,7 @@ def test_train_runs_the_real_e3d_script():
 def test_convert_dispatches_to_the_converters(capsys):
     assert vidpred(["convert"]) == 2
     assert vidpred(["convert", "torch2tf"]) == 2
-    assert "unknown converter 'torch2tf'; converters: e3d, lpips, i3d, mspred" in capsys.readouterr().err
+    assert "unknown converter 'torch2tf'; converters: e3d, mspred, i3d, lpips" in capsys.readouterr().err
     for name, flag in (("e3d", "--to_tf1"), ("lpips", "--backbone"), ("i3d", "--num_classes")):
         assert vidpred(["convert", name, "--help"]) == 0
         assert flag in capsys.readouterr().out, name
@@ -131,10 +130,11 @@ def test_list_reads_the_registries(capsys):
     assert vidpred(["list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert set(listing) == {"papers", "models", "datasets", "presets"}
-    assert set(listing["papers"]) == {"e3d", "savp", "epva", "hierchvid", "mspred"}
+    assert set(listing["papers"]) == {"baseline", "e3d", "mspred"}  # the ported ones, found by their packages
     e3d = listing["papers"]["e3d"]
-    assert e3d["train_script"] == "scripts/e3d/run.py" and e3d["converter"] and e3d["golden"] and e3d["predict"]
-    assert listing["papers"]["savp"]["train_script"] is None
+    assert e3d["original"] == "kevinstan/video_prediction"
+    assert e3d["train"] and e3d["converter"] and e3d["golden"] and e3d["predict"]
+    assert listing["papers"]["baseline"]["entry_points"] == ["demo"] and not listing["papers"]["baseline"]["train"]
     assert listing["models"]["baseline"] == ["convlstm", "dna"]
     assert listing["models"]["e3d"] == list(MODEL_NAMES)
     assert listing["datasets"] == list_readers()

@@ -9,17 +9,17 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from vidpred_tf.errors import InputError
 from vidpred_tf import evaluation, inference
 from vidpred_tf.commands.main import main as vidpred
+from vidpred_tf.errors import InputError
 
 CONTEXT, HORIZON, SIZE, NUM_VIDEOS = 3, 3, 16, 5
 
 
 def train_tiny_baseline(directory, seed):
     from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
-    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.models.baseline.task import NextFrameTask
+    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
     config = ConvLSTMConfig(image_size=SIZE, context_frames=CONTEXT, encoder_filters=(4,), lstm_filters=(4,))
@@ -110,11 +110,15 @@ class NoisyCopyLast(inference.Predictor):
         return np.clip(context[:, -1:] + noise, 0, 1).astype(np.float32)
 
 
-def test_best_avg_worst_of_n_samples(setup, tmp_path, capsys):
+def test_best_avg_worst_of_n_samples(setup, tmp_path, capsys, monkeypatch):
     root, videos = setup
     model_dir = tmp_path / "noisy_model"
     model_dir.mkdir()
-    inference.register_loader("test_noisy", lambda path: path.name == "noisy_model", lambda path: NoisyCopyLast())
+    # A loader of this test beside the papers' adapters (papers add theirs through their descriptors).
+    adapters = inference.import_adapters()
+    adapters["test_noisy"] = inference.LoaderEntry("test_noisy", lambda path: path.name == "noisy_model",
+                                                   lambda path: NoisyCopyLast())
+    monkeypatch.setattr(inference.registry, "import_adapters", lambda: adapters)
     out = tmp_path / "out"
     code = vidpred(["evaluate", "--checkpoint", str(model_dir), "--checkpoint", str(root / "a"), "--label", "noisy",
                     "--label", "det", "--dataset", "tfrecord", "--data", str(root / "data" / "videos*"),

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.convert.i3d import find_scope, load_original_checkpoint, main as convert_main
+from vidpred_tf.convert import i3d as i3d_convert
+from vidpred_tf.convert.i3d import find_scope, main as convert_main
 from vidpred_tf.convert.tf1 import CheckpointMismatchError, write_tf1_checkpoint
 from vidpred_tf.metrics.fvd import frechet_distance, fvd, i3d_embeddings, preprocess_for_i3d
 from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d
@@ -285,7 +286,7 @@ def test_converter_hub_directory_round_trip_and_cli(i3d, tmp_path):
     hub_dir = tmp_path / "i3d-kinetics-400_1"
     (hub_dir / "variables").mkdir(parents=True)
     write_tf1_checkpoint(str(hub_dir / "variables" / "variables"), values)
-    report = load_original_checkpoint(i3d, str(hub_dir))
+    report = i3d_convert.load(i3d, str(hub_dir))
     assert len(report.loaded) == 230
     by_path = {v.path: v for v in i3d.variables}
     for name, value in values.items():
@@ -296,9 +297,9 @@ def test_converter_hub_directory_round_trip_and_cli(i3d, tmp_path):
     assert convert_main(["--checkpoint", str(hub_dir), "--output", str(output)]) == 0
     assert sorted(os.listdir(output.parent)) == ["i3d.weights.h5"]
     name = f"{SCOPE}/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w"
-    i3d.tf1_variables()[name].assign(np.zeros(values[name].shape, np.float32))
+    i3d.original_variables()[name].assign(np.zeros(values[name].shape, np.float32))
     i3d.load_weights(str(output))
-    np.testing.assert_array_equal(i3d.tf1_variables()[name].numpy(), values[name])
+    np.testing.assert_array_equal(i3d.original_variables()[name].numpy(), values[name])
 
 
 def test_converter_refuses_misfits_by_name(i3d, tmp_path):
@@ -308,16 +309,16 @@ def test_converter_refuses_misfits_by_name(i3d, tmp_path):
     renamed[f"{SCOPE}/Mixed_5b/Branch_2/Conv3d_0b_3x3/conv_3d/w"] = renamed.pop(old)
     write_tf1_checkpoint(str(tmp_path / "renamed" / "model.ckpt"), renamed)
     with pytest.raises(CheckpointMismatchError, match="Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w"):
-        load_original_checkpoint(i3d, str(tmp_path / "renamed" / "model.ckpt"))
+        i3d_convert.load(i3d, str(tmp_path / "renamed" / "model.ckpt"))
 
     wrong = dict(values)
     bad = f"{SCOPE}/Mixed_4c/Branch_1/Conv3d_0a_1x1/batch_norm/beta"
     wrong[bad] = np.zeros((113,), np.float32)
     write_tf1_checkpoint(str(tmp_path / "wrong" / "model.ckpt"), wrong)
-    before = i3d.tf1_variables()[f"{SCOPE}/Conv3d_1a_7x7/conv_3d/w"].numpy()
+    before = i3d.original_variables()[f"{SCOPE}/Conv3d_1a_7x7/conv_3d/w"].numpy()
     with pytest.raises(CheckpointMismatchError, match=f"{bad}.*\\(113,\\).*\\(112,\\)"):
-        load_original_checkpoint(i3d, str(tmp_path / "wrong" / "model.ckpt.index"))
-    np.testing.assert_array_equal(i3d.tf1_variables()[f"{SCOPE}/Conv3d_1a_7x7/conv_3d/w"].numpy(), before)
+        i3d_convert.load(i3d, str(tmp_path / "wrong" / "model.ckpt.index"))
+    np.testing.assert_array_equal(i3d.original_variables()[f"{SCOPE}/Conv3d_1a_7x7/conv_3d/w"].numpy(), before)
 
     two = {"RGB/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32),
            "Flow/inception_i3d/Conv3d_1a_7x7/conv_3d/w": np.zeros((1,), np.float32)}
@@ -325,7 +326,7 @@ def test_converter_refuses_misfits_by_name(i3d, tmp_path):
     with pytest.raises(CheckpointMismatchError, match="Flow/inception_i3d, RGB/inception_i3d"):
         find_scope(str(tmp_path / "joint" / "model.ckpt"))
     with pytest.raises(FileNotFoundError, match="nowhere"):
-        load_original_checkpoint(i3d, str(tmp_path / "nowhere"))
+        i3d_convert.load(i3d, str(tmp_path / "nowhere"))
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -15,8 +15,6 @@ from torch_zip_writer import write_torch_zip
 from vidpred_tf.convert import lpips as convert_lpips
 from vidpred_tf.convert.lpips import (
     WeightMismatchError,
-    export_original_weights,
-    load_original_weights,
     lpips_from_original,
     read_state_dict,
 )
@@ -310,7 +308,7 @@ def test_npz_round_trip_in_the_original_key_layout(tmp_path, original_weights, a
                                   backbone["features.3.weight"].transpose(2, 3, 1, 0))
     np.testing.assert_array_equal(metric.network.lin_layers[2].kernel.numpy()[0, 0, :, 0],
                                   linear["lin2.model.1.weight"][0, :, 0, 0])
-    exported_backbone, exported_linear = export_original_weights(metric)
+    exported_backbone, exported_linear = convert_lpips.export(metric)
     assert sorted(exported_backbone) == sorted(k for k in backbone if not k.startswith("classifier."))
     for key, value in exported_backbone.items():
         np.testing.assert_array_equal(value, backbone[key])
@@ -360,27 +358,27 @@ def test_misfits_are_refused_naming_the_key(original_weights):
     missing = _copy(backbone)
     del missing["features.8.bias"]
     with pytest.raises(WeightMismatchError, match=r"missing key 'features\.8\.bias' \(shape \[256\]\)"):
-        load_original_weights(metric, missing, linear)
+        convert_lpips.load(metric, missing, linear)
 
     extra = _copy(backbone)
     extra["features.13.weight"] = np.zeros((4, 4, 1, 1), np.float32)
     with pytest.raises(WeightMismatchError, match=r"unexpected key 'features\.13\.weight' \(shape \[4, 4, 1, 1\]\)"):
-        load_original_weights(metric, extra, linear)
+        convert_lpips.load(metric, extra, linear)
 
     wrong = _copy(backbone)
     wrong["features.3.weight"] = np.zeros((192, 64, 3, 3), np.float32)
     with pytest.raises(WeightMismatchError,
                        match=r"key 'features\.3\.weight' has shape \[192, 64, 3, 3\]; LPIPS\(alex\) needs "
                              r"\[192, 64, 5, 5\]"):
-        load_original_weights(metric, wrong, linear)
+        convert_lpips.load(metric, wrong, linear)
 
     no_dropout_layout = {key.replace(".model.1.", ".model.0."): value for key, value in linear.items()}
     with pytest.raises(WeightMismatchError, match=r"missing key 'lin0\.model\.1\.weight'"):
-        load_original_weights(metric, backbone, no_dropout_layout)
+        convert_lpips.load(metric, backbone, no_dropout_layout)
 
     _, vgg_linear = original_weights("vgg")
     with pytest.raises(WeightMismatchError, match=r"key 'lin1\.model\.1\.weight' has shape \[1, 128, 1, 1\]"):
-        load_original_weights(metric, backbone, vgg_linear)
+        convert_lpips.load(metric, backbone, vgg_linear)
 
     # Nothing was assigned by any failed load.
     np.testing.assert_array_equal(metric.network.conv_layer("features.0").kernel.numpy(), before)

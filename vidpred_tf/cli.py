@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import sys
@@ -107,3 +108,11 @@ def run(main: Callable, prog: Optional[str] = None, argv: Optional[Sequence[str]
     one-line errors (:func:`one_line_errors`). ``prog`` defaults to the script's file name, ``argv`` to
     ``sys.argv``."""
     app.run(one_line_errors(main, prog), argv=None if argv is None else list(argv), flags_parser=flags_parser)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the subcommand's full name as ``prog`` and exit code 2 for usage errors (argparse's own)."""
+
+    def __init__(self, prog: str, description: str, **kwargs):
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(prog=prog, description=description, **kwargs)

@@ -23,9 +23,9 @@ from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from vidpred_tf.fileio import write_atomically, write_json
+from vidpred_tf.convert.i3d import load_i3d
 from vidpred_tf.errors import InputError
-from vidpred_tf.fileio import staged_output_dir
+from vidpred_tf.fileio import staged_output_dir, write_atomically, write_json
 from vidpred_tf.inference import Predictor, fit_frames, run_predictor
 
 COPY_LAST = "copy_last"
@@ -310,8 +310,6 @@ def load_lpips_weights(net: str, path):
 
 def load_i3d_weights(path):
     """The I3D network of ``path`` for FVD; ``InputError`` naming ``--i3d_weights`` when it is missing or wrong."""
-    from vidpred_tf.convert.i3d import load_i3d
-
     if not os.path.exists(os.fspath(path)):
         raise InputError(f"--i3d_weights {path} does not exist (convert the TF-Hub module with python -m "
                          f"vidpred_tf.convert.i3d)")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import pathlib
 import sys
 from typing import Callable, Sequence
 
+from vidpred_tf.errors import USAGE_ERROR, report  # noqa: F401
+
 # Re-exported: the subcommands import TensorFlow through these.
 from vidpred_tf.quiet import import_tensorflow_quietly, quiet_tensorflow, start_up_noise_filtered  # noqa: F401
-
-from vidpred_tf.errors import USAGE_ERROR, report  # noqa: F401
 
 
 def report_error(prog: str, message: str, code: int = USAGE_ERROR) -> int:
@@ -27,14 +26,6 @@ def output_dir_problem(path) -> "str | None":
         if place.exists():
             return None if place.is_dir() else f"--output_dir {path}: {place} is a file, not a directory"
     return None
-
-
-class Parser(argparse.ArgumentParser):
-    """argparse with the subcommand's full name as ``prog`` and exit code 2 for usage errors (argparse's own)."""
-
-    def __init__(self, prog: str, description: str, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
-        super().__init__(prog=prog, description=description, **kwargs)
 
 
 def run_absl_main(main: Callable, argv: Sequence[str], prog: str) -> int:

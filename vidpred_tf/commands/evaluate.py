@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, output_dir_problem, report_error
+from vidpred_tf.cli import Parser
+from vidpred_tf.commands.common import import_tensorflow_quietly, output_dir_problem, report_error
 
 DESCRIPTION = "evaluate checkpoints on a registered dataset: per-frame CSV, metric plots, JSON summary"
 

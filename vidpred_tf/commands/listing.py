@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, report_error
+from vidpred_tf.cli import Parser
+from vidpred_tf.commands.common import import_tensorflow_quietly, report_error
 from vidpred_tf.errors import InputError
 from vidpred_tf.papers import all_papers
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pathlib
 from typing import Sequence
 
-from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, output_dir_problem, report_error
+from vidpred_tf.cli import Parser
+from vidpred_tf.commands.common import import_tensorflow_quietly, output_dir_problem, report_error
 
 DESCRIPTION = "predict the future of a video (mp4/avi/gif, folder of frames, .npy) with any checkpoint"
 

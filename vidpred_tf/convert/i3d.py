@@ -1,4 +1,4 @@
-"""I3D (Kinetics-400, RGB) weights into the port's ``InceptionI3d``.
+"""I3D Kinetics-400 (TF-Hub module / kinetics-i3d checkpoint) -> the port's ``InceptionI3d`` of FVD.
 
 Sources, all read as TF name-based checkpoints with the names ``RGB/inception_i3d/<scope>/conv_3d/w``,
 ``.../conv_3d/b`` (logits only), ``.../batch_norm/{beta,moving_mean,moving_variance}``:
@@ -31,10 +31,9 @@ from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
-from vidpred_tf.convert.tf1 import (DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
-                                    tf1_names)
+from vidpred_tf.convert.tf1 import DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint, tf1_names
 from vidpred_tf.fileio import save_keras_weights
-from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d
+from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d, load_i3d_weights
 
 HUB_MODULE_URL = "https://tfhub.dev/deepmind/i3d-kinetics-400/1"
 DEFAULT_SCOPE = "RGB/inception_i3d"
@@ -92,8 +91,7 @@ def _flatten_to_channels(value: np.ndarray) -> np.ndarray:
     return value
 
 
-def load_original_checkpoint(model: InceptionI3d, path: str, scope: Optional[str] = None,
-                             ignore: Sequence[str] = ()) -> LoadReport:
+def load(model: InceptionI3d, path: str, *, scope: Optional[str] = None, ignore: Sequence[str] = ()) -> LoadReport:
     """Assign a built ``InceptionI3d`` from a hub module / kinetics-i3d checkpoint at ``path``.
 
     ``ignore``: extra regexes of checkpoint names that are not weights (added to the default skips).
@@ -104,7 +102,7 @@ def load_original_checkpoint(model: InceptionI3d, path: str, scope: Optional[str
         re.compile(pattern)  # a bad regex fails here, before any reading
     with original_checkpoint_prefix(path) as prefix:
         scope = scope if scope is not None else find_scope(prefix, skip)
-        mapping = model.tf1_variables(scope)
+        mapping = model.original_variables(scope)
         transforms = {name: _flatten_to_channels for name in mapping if "/batch_norm/" in name}
         return load_tf1_checkpoint(prefix, mapping, skip=skip, transforms=transforms)
 
@@ -120,13 +118,10 @@ def save_port_weights(model: InceptionI3d, output: str) -> str:
 def load_i3d(path: str, num_classes: int = 400, scope: Optional[str] = None) -> InceptionI3d:
     """A built ``InceptionI3d`` with weights from ``path``: a port ``.weights.h5`` or any original source."""
     path = os.fspath(path)
-    model = build_i3d(num_classes=num_classes)
     if path.endswith(".weights.h5"):
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"I3D weights {path} not found")
-        model.load_weights(path)
-    else:
-        load_original_checkpoint(model, path, scope=scope)
+        return load_i3d_weights(path, num_classes=num_classes)
+    model = build_i3d(num_classes=num_classes)
+    load(model, path, scope=scope)
     return model
 
 
@@ -148,7 +143,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error(f"--output {args.output}: must end with .weights.h5")
     model = build_i3d(num_classes=args.num_classes)
     try:
-        report = load_original_checkpoint(model, args.checkpoint, scope=args.scope, ignore=args.ignore)
+        report = load(model, args.checkpoint, scope=args.scope, ignore=args.ignore)
     except (CheckpointMismatchError, FileNotFoundError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

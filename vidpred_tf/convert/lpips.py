@@ -1,4 +1,4 @@
-"""The published LPIPS v0.1 weights into :class:`vidpred_tf.metrics.lpips.LPIPS`.
+"""LPIPS v0.1 (torchvision trunk + lpips linear layers, PyTorch files) -> :class:`vidpred_tf.metrics.lpips.LPIPS`.
 
 Two original files make one LPIPS network:
 
@@ -88,7 +88,7 @@ def _oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
     return np.transpose(kernel, (2, 3, 1, 0))
 
 
-def load_original_weights(target: Union[LPIPS, LPIPSNetwork], backbone: Source, linear: Source) -> None:
+def load(target: Union[LPIPS, LPIPSNetwork], backbone: Source, linear: Source) -> None:
     """Assign ``target`` from a torchvision trunk state_dict and an lpips v0.1 linear-layer state_dict.
 
     Each source is a path (``.npz`` or PyTorch file) or an in-memory ``{key: array}``. Raises
@@ -114,9 +114,9 @@ def load_original_weights(target: Union[LPIPS, LPIPSNetwork], backbone: Source, 
         target.mark_pretrained()
 
 
-def export_original_weights(target: Union[LPIPS, LPIPSNetwork]) -> Tuple[Dict[str, np.ndarray],
+def export(target: Union[LPIPS, LPIPSNetwork]) -> Tuple[Dict[str, np.ndarray],
                                                                           Dict[str, np.ndarray]]:
-    """The inverse of :func:`load_original_weights`: ``(backbone, linear)`` state_dicts in the original layout."""
+    """The inverse of :func:`load`: ``(backbone, linear)`` state_dicts in the original layout."""
     network = target.network if isinstance(target, LPIPS) else target
     backbone = {}
     for conv in backbone_convs(network.net):
@@ -129,9 +129,9 @@ def export_original_weights(target: Union[LPIPS, LPIPSNetwork]) -> Tuple[Dict[st
 
 
 def lpips_from_original(net: str, backbone: Source, linear: Source, batch_size: int = 64) -> LPIPS:
-    """An :class:`LPIPS` metric with the published weights of ``net`` (see :func:`load_original_weights`)."""
+    """An :class:`LPIPS` metric with the published weights of ``net`` (see :func:`load`)."""
     metric = LPIPS(net, batch_size=batch_size)
-    load_original_weights(metric, backbone, linear)
+    load(metric, backbone, linear)
     return metric
 
 

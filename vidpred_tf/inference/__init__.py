@@ -10,11 +10,26 @@
 The manifest written beside checkpoints is :mod:`vidpred_tf.manifest`.
 """
 
-from vidpred_tf.inference.prediction import (CONTEXT_COLOR, PREDICTION_COLOR, TRUTH_COLOR, VideoPrediction,
-                                             display_scale, marked_frames, predict_video, run_predictor,
-                                             write_prediction_outputs)
-from vidpred_tf.inference.registry import (LoaderEntry, ModelCache, Predictor, import_adapters, load_predictor,
-                                           resolve_checkpoint, restore_weights)
+from vidpred_tf.inference.prediction import (
+                                             CONTEXT_COLOR,
+                                             PREDICTION_COLOR,
+                                             TRUTH_COLOR,
+                                             VideoPrediction,
+                                             display_scale,
+                                             marked_frames,
+                                             predict_video,
+                                             run_predictor,
+                                             write_prediction_outputs,
+)
+from vidpred_tf.inference.registry import (
+                                             LoaderEntry,
+                                             ModelCache,
+                                             Predictor,
+                                             import_adapters,
+                                             load_predictor,
+                                             resolve_checkpoint,
+                                             restore_weights,
+)
 from vidpred_tf.inference.video_input import IMAGE_EXTENSIONS, fit_frames, load_video
 
 __all__ = [

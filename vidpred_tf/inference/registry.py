@@ -12,7 +12,9 @@ import abc
 import dataclasses
 import os
 import pathlib
-from typing import Callable, Dict, Hashable, Optional, Tuple
+from typing import Callable, Dict, Hashable, Tuple
+
+import numpy as np
 
 from vidpred_tf.checkpoint_check import check_model_checkpoint
 from vidpred_tf.errors import InputError

@@ -3,6 +3,7 @@ model's frame size and channels (:func:`fit_frames`)."""
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 from typing import Sequence

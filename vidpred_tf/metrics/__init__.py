@@ -25,7 +25,6 @@ from vidpred_tf.metrics.conventions import (
     higher_is_better,
     ssim_finn,
 )
-from vidpred_tf.metrics.fvd import frechet_distance, fvd, i3d_embeddings, preprocess_for_i3d
 from vidpred_tf.metrics.frame import (
     METRICS,
     frame_metrics,
@@ -37,9 +36,10 @@ from vidpred_tf.metrics.frame import (
     ssim_skimage,
     ssim_tf,
 )
+from vidpred_tf.metrics.fvd import frechet_distance, fvd, i3d_embeddings, preprocess_for_i3d
 from vidpred_tf.metrics.keypoints import mpjpe, pck, pdj
-from vidpred_tf.metrics.segmentation import confusion_matrices, segmentation_stats
 from vidpred_tf.metrics.lpips import LPIPS
+from vidpred_tf.metrics.segmentation import confusion_matrices, segmentation_stats
 
 __all__ = [
     "BestOfNTracker",

@@ -45,14 +45,22 @@ import tensorflow as tf
 from vidpred_tf.metrics.frame import (
     _finish,
     _prepare,
-    higher_is_better as _frame_higher_is_better,
-    mae as _mae_per_pixel_mean,
-    mse as _mse_per_pixel_mean,
-    psnr as _psnr_no_epsilon,
     psnr_piqa,
     ssim_piqa,
     ssim_skimage,
     ssim_tf,
+)
+from vidpred_tf.metrics.frame import (
+    higher_is_better as _frame_higher_is_better,
+)
+from vidpred_tf.metrics.frame import (
+    mae as _mae_per_pixel_mean,
+)
+from vidpred_tf.metrics.frame import (
+    mse as _mse_per_pixel_mean,
+)
+from vidpred_tf.metrics.frame import (
+    psnr as _psnr_no_epsilon,
 )
 
 # SAVP's "finn" SSIM: Gaussian sigma 1.5 truncated at scipy's default 4 sigma (radius 6, 13 taps), SSIM map

@@ -20,6 +20,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.metrics.i3d import load_i3d_weights
+
 I3D_RESOLUTION = 224
 MIN_FRAMES = 16
 
@@ -127,14 +129,13 @@ def frechet_distance(emb_a, emb_b) -> float:
 def fvd(real, fake, model: Union["keras.Model", str], batch_size: int = 16) -> float:
     """FVD between two sets of videos ``[N, T>=16, H, W, C]`` (uint8, or float in [0, 1]).
 
-    ``model``: a built ``InceptionI3d`` with Kinetics-400 weights, or a path that ``load_i3d`` reads
-    (``.weights.h5``, the TF-Hub module directory / ``.tar.gz``, a kinetics-i3d checkpoint).
+    ``model``: a built ``InceptionI3d`` with Kinetics-400 weights, or the path of the port's ``.weights.h5``
+    (:func:`vidpred_tf.metrics.i3d.load_i3d_weights`; ``vidpred_tf.convert.i3d.load_i3d`` reads the originals).
     """
     source = model
     if source is None:
         raise ValueError("fvd needs the I3D network: pass model= (an InceptionI3d) or a weights path "
                          "(convert the TF-Hub module with python -m vidpred_tf.convert.i3d)")
     if isinstance(source, (str, bytes)) or hasattr(source, "__fspath__"):
-        from vidpred_tf.convert.i3d import load_i3d
-        source = load_i3d(source)
+        source = load_i3d_weights(source)
     return frechet_distance(i3d_embeddings(source, real, batch_size), i3d_embeddings(source, fake, batch_size))

@@ -14,11 +14,12 @@ Layout follows deepmind/kinetics-i3d ``i3d.py`` so that every variable maps 1:1 
 Inputs are NDHWC ``[batch, frames, 224, 224, 3]`` in [-1, 1]. The spatial squeeze of the faithful head needs
 a 7x7 map after ``Mixed_5c``, i.e. 193..224 pixels; other sizes can stop at an earlier ``final_endpoint``.
 Keras paths mirror the original scopes: ``inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/kernel`` is
-``RGB/inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w`` (``tf1_variables`` gives that mapping).
+``RGB/inception_i3d/Mixed_5b/Branch_2/Conv3d_0a_3x3/conv_3d/w`` (``original_variables`` gives that mapping).
 """
 
 from __future__ import annotations
 
+import os
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import keras
@@ -95,7 +96,7 @@ class Unit3D(keras.layers.Layer):
             net = self.activation(net)
         return net
 
-    def tf1_variables(self, scope: str) -> Dict[str, tf.Variable]:
+    def original_variables(self, scope: str) -> Dict[str, tf.Variable]:
         """``original name -> variable`` under ``scope`` (the unit's own original scope)."""
         names = {f"{scope}/conv_3d/w": self.conv_3d.kernel}
         if self.conv_3d.use_bias:
@@ -122,10 +123,10 @@ class Branch(keras.layers.Layer):
             net = unit(net, training=training)
         return net
 
-    def tf1_variables(self, scope: str) -> Dict[str, tf.Variable]:
+    def original_variables(self, scope: str) -> Dict[str, tf.Variable]:
         names = {}
         for unit in self.units:
-            names.update(unit.tf1_variables(f"{scope}/{unit.name}"))
+            names.update(unit.original_variables(f"{scope}/{unit.name}"))
         return names
 
 
@@ -151,10 +152,10 @@ class MixedBlock(keras.layers.Layer):
     def call(self, inputs, training=False):
         return tf.concat([branch(inputs, training=training) for branch in self.branches], axis=-1)
 
-    def tf1_variables(self, scope: str) -> Dict[str, tf.Variable]:
+    def original_variables(self, scope: str) -> Dict[str, tf.Variable]:
         names = {}
         for branch in self.branches:
-            names.update(branch.tf1_variables(f"{scope}/{branch.name}"))
+            names.update(branch.original_variables(f"{scope}/{branch.name}"))
         return names
 
 
@@ -188,8 +189,8 @@ class LogitsHead(keras.layers.Layer):
             logits = tf.squeeze(logits, axis=[2, 3])
         return tf.reduce_mean(logits, axis=1)
 
-    def tf1_variables(self, scope: str) -> Dict[str, tf.Variable]:
-        return self.conv.tf1_variables(f"{scope}/{self.conv.name}")
+    def original_variables(self, scope: str) -> Dict[str, tf.Variable]:
+        return self.conv.original_variables(f"{scope}/{self.conv.name}")
 
 
 class InceptionI3d(keras.Model):
@@ -266,14 +267,14 @@ class InceptionI3d(keras.Model):
     def call(self, inputs, training=False):
         return self.endpoints(inputs, training=training)[self.final_endpoint]
 
-    def tf1_variables(self, scope: str = "RGB/inception_i3d") -> Dict[str, tf.Variable]:
+    def original_variables(self, scope: str = "RGB/inception_i3d") -> Dict[str, tf.Variable]:
         """``original TF1 name -> variable`` for every weight of the built model."""
         if not self.built:
             raise ValueError("build the I3D model (call it once or use build_i3d) before mapping its variables")
         names = {}
         for layer in self.stages:
-            if hasattr(layer, "tf1_variables"):
-                names.update(layer.tf1_variables(f"{scope}/{layer.name}"))
+            if hasattr(layer, "original_variables"):
+                names.update(layer.original_variables(f"{scope}/{layer.name}"))
         return names
 
 
@@ -283,4 +284,18 @@ def build_i3d(num_classes: int = 400, final_endpoint: str = "Logits", num_frames
     model = InceptionI3d(num_classes=num_classes, final_endpoint=final_endpoint, **kwargs)
     # A symbolic call creates every variable without running the network.
     model(keras.KerasTensor((1, num_frames if num_frames is not None else 16, image_size, image_size, 3)))
+    return model
+
+
+def load_i3d_weights(path, num_classes: int = 400) -> InceptionI3d:
+    """A built ``InceptionI3d`` holding the port's weights file ``path`` (``.weights.h5``). The original sources
+    (the TF-Hub module, kinetics-i3d checkpoints) are read by :mod:`vidpred_tf.convert.i3d`."""
+    path = os.fspath(path)
+    if not path.endswith(".weights.h5"):
+        raise ValueError(f"I3D weights {path}: expected the port's .weights.h5 (convert the TF-Hub module or a "
+                         f"kinetics-i3d checkpoint with: vidpred convert i3d --checkpoint SRC --output W.weights.h5)")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"I3D weights {path} not found")
+    model = build_i3d(num_classes=num_classes)
+    model.load_weights(path)
     return model

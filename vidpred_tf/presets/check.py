@@ -15,8 +15,10 @@ from typing import Dict, Optional
 
 import numpy as np
 
+from vidpred_tf.cli import Parser
+from vidpred_tf.errors import InputError, report
 from vidpred_tf.fileio import write_json
-from vidpred_tf.errors import InputError
+from vidpred_tf.quiet import import_tensorflow_quietly
 
 METRIC_NAMES = ("mse", "mae", "psnr", "ssim_tf")
 CHECK_SEQUENCES = 4
@@ -38,8 +40,8 @@ def _conventions() -> Dict[str, str]:
         "predictions": "clipped to [0, 1]; deterministic models run once, stochastic ones with seed 0",
         "resize": "frames resized to the model's frame size (vidpred_tf.inference.fit_frames 'stretch', as vidpred "
                   "evaluate does) when it differs from data.image_size",
-        "data": "vidpred_tf.data.moving_mnist.generate.read_moving_mnist(split, num_sequences, seed, source=digit_source): "
-                "the test split of write_moving_mnist_tfrecords with the same seed; check: the first "
+        "data": "vidpred_tf.data.moving_mnist.generate.read_moving_mnist(split, num_sequences, seed, "
+                "source=digit_source): the test split of write_moving_mnist_tfrecords with the same seed; check: the first "
                 "check.num_sequences of those num_sequences",
     })
     return conventions
@@ -213,7 +215,6 @@ def main(argv=None) -> int:
     from the command line (the metrics JSON that ``python -m vidpred_tf.presets.export --metrics_json`` takes)."""
     import sys
 
-    from vidpred_tf.commands.common import Parser, import_tensorflow_quietly, report_error
 
     prog = "python -m vidpred_tf.presets.check"
     parser = Parser(prog, "write the metrics JSON of a preset: Moving MNIST test metrics and the check on the first "
@@ -241,7 +242,7 @@ def main(argv=None) -> int:
             digit_source=args.digit_source, num_digits=args.num_digits, seq_length=args.seq_length,
             image_size=args.image_size, batch_size=args.batch_size)
     except (InputError, FileNotFoundError) as err:
-        return report_error(prog, str(err))
+        return report(prog, str(err))
     means = ", ".join(f"{name} {value:.5g}" for name, value in payload["metrics"].items() if value is not None)
     print(f"{args.output}: {args.num_sequences} test sequences (seed {args.seed}, {args.digit_source} digits): {means}")
     return 0

@@ -29,11 +29,24 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from vidpred_tf.cli import Parser
+from vidpred_tf.errors import InputError, report
 from vidpred_tf.fileio import write_atomically, write_json
-from vidpred_tf.errors import InputError
 from vidpred_tf.manifest import MANIFEST_NAME
-from vidpred_tf.presets import (CHECK_ATOL_SSIM, CHECK_RTOL_MSE, ENV_VAR, MAX_PRESET_BYTES, NAME_PATTERN, PRESET_FILE,
-                                VERSION_PATTERN, check_preset_files, folder_size, is_preset_spec, resolve_preset)
+from vidpred_tf.presets import (
+    CHECK_ATOL_SSIM,
+    CHECK_RTOL_MSE,
+    ENV_VAR,
+    MAX_PRESET_BYTES,
+    NAME_PATTERN,
+    PRESET_FILE,
+    VERSION_PATTERN,
+    check_preset_files,
+    folder_size,
+    is_preset_spec,
+    resolve_preset,
+)
+from vidpred_tf.quiet import import_tensorflow_quietly
 
 FLAGFILE_NAME = "train.flags"
 CURVE_NAME = "training_curve.png"
@@ -267,7 +280,6 @@ def export_preset(checkpoint, *, name: str, version: str, description: str, flag
 
 # -------------------------------------------------------------------------------------------- command line
 def build_parser():
-    from vidpred_tf.commands.common import Parser
 
     parser = Parser("python -m vidpred_tf.presets.export", "make a preset folder (vidpred --checkpoint "
                     "preset:NAME) from a checkpoint", epilog=__doc__.split("\n\n", 2)[-1])
@@ -293,12 +305,11 @@ def build_parser():
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    from vidpred_tf.commands.common import import_tensorflow_quietly, report_error
 
     prog = "python -m vidpred_tf.presets.export"
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.metrics_json is None and not args.no_metrics:
-        return report_error(prog, "--metrics_json is required (or --no_metrics for a preset of your own)")
+        return report(prog, "--metrics_json is required (or --no_metrics for a preset of your own)")
     import_tensorflow_quietly()
     try:
         folder = export_preset(
@@ -308,7 +319,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             training_curve=not args.no_training_curve, max_bytes=int(args.max_mb * 2**20) if args.max_mb > 0 else None,
             overwrite=args.overwrite, verify=not args.no_verify)
     except (InputError, FileNotFoundError) as err:
-        return report_error(prog, str(err))
+        return report(prog, str(err))
     print(f"preset {args.name} {args.version}: {folder} ({folder_size(folder) / 2**20:.2f} MB); load it with "
           f"--checkpoint preset:{args.name} (with {folder.parent} in ${ENV_VAR} unless it is "
           f"vidpred_tf/presets or ~/.vidpred/presets)")

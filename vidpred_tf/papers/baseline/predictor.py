@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import pathlib
+
 import numpy as np
 
 from vidpred_tf.errors import InputError
