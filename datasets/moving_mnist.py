@@ -20,7 +20,8 @@ except ModuleNotFoundError:  # run from a checkout without `pip install -e .`
 from vidpred_tf.quiet import import_tensorflow_quietly  # noqa: E402
 
 import_tensorflow_quietly()  # before vidpred_tf.data imports TensorFlow: no C++ start-up lines
-from vidpred_tf.data.moving_mnist import digits as mnist_digits, moving_mnist  # noqa: E402
+from vidpred_tf.data.moving_mnist import digits as mnist_digits  # noqa: E402
+from vidpred_tf.data.moving_mnist import generate as moving_mnist  # noqa: E402
 
 OUT_DIR = flags.DEFINE_string("out_dir", None, "directory for moving_mnist-{train,test}-*.tfrecord", required=True)
 NUM_TRAIN = flags.DEFINE_integer("num_train", 10000, "number of train sequences (0: none)", lower_bound=0)

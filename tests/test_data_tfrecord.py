@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.data import registry
-from vidpred_tf.data import tfrecord
+from vidpred_tf.data import registry, tfrecord
 
 
 def _examples(count, length=3, size=(5, 6), channels=3, action_dim=2, seed=0):

@@ -11,11 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-from vidpred_tf.errors import InputError
-from vidpred_tf import manifest
-from vidpred_tf import fileio
-from vidpred_tf import fileio, inference
+from vidpred_tf import fileio, inference, manifest
 from vidpred_tf.data import tfrecord
+from vidpred_tf.errors import InputError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "",

@@ -8,7 +8,8 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf.convert import i3d as i3d_convert
-from vidpred_tf.convert.i3d import find_scope, main as convert_main
+from vidpred_tf.convert.i3d import find_scope
+from vidpred_tf.convert.i3d import main as convert_main
 from vidpred_tf.convert.tf1 import CheckpointMismatchError, write_tf1_checkpoint
 from vidpred_tf.metrics.fvd import frechet_distance, fvd, i3d_embeddings, preprocess_for_i3d
 from vidpred_tf.metrics.i3d import InceptionI3d, build_i3d
@@ -102,10 +103,14 @@ def _legacy_bilinear(image, out_h, out_w):
     out = np.zeros((out_h, out_w) + image.shape[2:])
     for y in range(out_h):
         sy = y * in_h / out_h
-        y0 = int(np.floor(sy)); y1 = min(y0 + 1, in_h - 1); dy = sy - y0
+        y0 = int(np.floor(sy))
+        y1 = min(y0 + 1, in_h - 1)
+        dy = sy - y0
         for x in range(out_w):
             sx = x * in_w / out_w
-            x0 = int(np.floor(sx)); x1 = min(x0 + 1, in_w - 1); dx = sx - x0
+            x0 = int(np.floor(sx))
+            x1 = min(x0 + 1, in_w - 1)
+            dx = sx - x0
             top = image[y0, x0] * (1 - dx) + image[y0, x1] * dx
             bottom = image[y1, x0] * (1 - dx) + image[y1, x1] * dx
             out[y, x] = top * (1 - dy) + bottom * dy

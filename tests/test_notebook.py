@@ -9,7 +9,6 @@ import pathlib
 
 import numpy as np
 import pytest
-
 from tiny_preset import NAME, VERSION, make_tiny_preset
 
 nbformat = pytest.importorskip("nbformat")

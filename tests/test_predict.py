@@ -25,8 +25,8 @@ CONTEXT, HORIZON, SIZE = 3, 3, 16
 @pytest.fixture(scope="module")
 def baseline_checkpoint(tmp_path_factory):
     """A ConvLSTM baseline trained for 3 steps on random 16x16 videos, with the manifest the demo writes."""
-    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.models.baseline.task import NextFrameTask
+    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
     directory = tmp_path_factory.mktemp("baseline_ckpt")
@@ -237,9 +237,9 @@ def test_fit_frames_crop_stretch_and_channels():
 def test_e3d_predictor_from_manifest(tmp_path):
     """A tiny e3d model saved as the trainer saves it and as a converter's .weights.h5, both with a manifest."""
     from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.models.e3d.model import build_model, output_frames
     from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back
+    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.training.checkpoint import model_checkpoint
 
     config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=2, total_length=4,

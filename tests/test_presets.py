@@ -13,12 +13,12 @@ import sys
 import numpy as np
 import pytest
 from PIL import Image
-
 from tiny_preset import CONTEXT, DATA, HORIZON, NAME, SIZE, VERSION, make_tiny_preset
-from vidpred_tf.errors import InputError
-from vidpred_tf import manifest
+
 from vidpred_tf import inference, presets
+from vidpred_tf import manifest as manifest_lib
 from vidpred_tf.commands.main import main as vidpred
+from vidpred_tf.errors import InputError
 from vidpred_tf.presets import check as preset_check
 from vidpred_tf.presets.export import export_preset, read_scalar_curves
 
@@ -67,7 +67,7 @@ def test_tiny_preset_has_every_file_and_stays_small(tiny):
         info["metrics"]])
     size = presets.check_preset_files(folder)
     assert 0 < size == sum(p.stat().st_size for p in folder.iterdir()) < 10 * 2**20
-    manifest = manifest.read_manifest(folder)
+    manifest = manifest_lib.read_manifest(folder)
     assert manifest["checkpoint_format"] == "keras_weights"
     assert manifest["config"] == json.loads((work / "ckpt" / "vidpred_model.json").read_text())["config"]
     assert (folder / info["flagfile"]).read_text() == (work / "tiny.flags").read_text()
@@ -267,8 +267,8 @@ def test_a_converted_e3d_checkpoint_becomes_a_user_preset_through_the_command_li
     """What a user does with a converted checkpoint of an original: a .weights.h5 and its manifest, exported
     without training curve or metrics into a folder of $VIDPRED_PRESETS_DIR, then loaded by name."""
     from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.models.e3d.model import build_model
+    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.presets.export import main as export_main
 
     config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=2, total_length=4,
@@ -336,7 +336,7 @@ def test_shipped_preset_loads_and_reproduces_its_check_metrics(folder):
     assert size < presets.MAX_PRESET_BYTES
     assert (folder / info["training_curve"]).read_bytes()[:8] == PNG_SIGNATURE
     assert (folder / info["flagfile"]).read_text().strip(), "the flagfile of the training command is empty"
-    manifest = manifest.read_manifest(folder)
+    manifest = manifest_lib.read_manifest(folder)
     assert manifest["checkpoint_format"] == "keras_weights"
     assert (manifest["paper"], manifest["model_name"]) == (info["paper"], info["model_name"])
     recorded = presets.read_metrics_json(folder / info["metrics"])

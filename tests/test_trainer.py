@@ -13,8 +13,15 @@ import tensorflow as tf
 
 from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
 from vidpred_tf.models.baseline.task import NextFrameTask
-from vidpred_tf.training import (AdamEpsInsideSqrt, NonFiniteLossError, OptimizerSpec, Task, Trainer,
-                                 TrainerConfig, make_strategy)
+from vidpred_tf.training import (
+    AdamEpsInsideSqrt,
+    NonFiniteLossError,
+    OptimizerSpec,
+    Task,
+    Trainer,
+    TrainerConfig,
+    make_strategy,
+)
 
 TINY_TRAIN = os.path.join(os.path.dirname(__file__), "tiny_train.py")
 

@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.training import (CheckpointDamagedError, Evaluation, NonFiniteLossError, NonFiniteWeightsError,
-                                 OptimizerSpec, Task, Trainer, TrainerConfig, make_strategy)
+from vidpred_tf.training import (
+    CheckpointDamagedError,
+    Evaluation,
+    NonFiniteLossError,
+    NonFiniteWeightsError,
+    OptimizerSpec,
+    Task,
+    Trainer,
+    TrainerConfig,
+    make_strategy,
+)
 
 
 def _data():

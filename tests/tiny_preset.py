@@ -18,8 +18,8 @@ def train_tiny_baseline(directory, num_steps: int = 4):
     """A ConvLSTM baseline (16x16, context 3, horizon 4) trained ``num_steps`` steps on random videos, with the
     manifest the demo writes and a loss scalar every step."""
     from vidpred_tf.models.baseline.convlstm import ConvLSTMConfig
-    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.models.baseline.task import NextFrameTask
+    from vidpred_tf.papers.baseline.predictor import write_baseline_manifest
     from vidpred_tf.training import Trainer, TrainerConfig, make_strategy
 
     config = ConvLSTMConfig(image_size=SIZE, context_frames=CONTEXT, encoder_filters=(4,), lstm_filters=(4,))

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Dict, List, Tuple
 
+import tensorflow as tf
+
 from vidpred_tf.errors import InputError
 
 # The key of variable ``index`` of ``model.weights`` in a trainer checkpoint (vidpred_tf.training.checkpoint:
@@ -28,7 +30,6 @@ def _first_line(err: BaseException) -> str:
 def checkpoint_reader(prefix: str, what: str = "checkpoint"):
     """``(reader, {name: shape})`` of the checkpoint ``prefix``; ``InputError`` ``"WHAT PREFIX: not a readable
     TensorFlow checkpoint (...)"`` when its index is missing, truncated or not a checkpoint index."""
-    import tensorflow as tf
 
     try:
         reader = tf.train.load_checkpoint(prefix)
@@ -41,7 +42,6 @@ def checkpoint_reader(prefix: str, what: str = "checkpoint"):
 def read_tensor(reader, name: str, prefix: str, what: str = "checkpoint"):
     """``reader.get_tensor(name)``; ``InputError`` naming the checkpoint when its data file is truncated or
     corrupt (TensorFlow raises ``IndexError: Read less bytes than requested`` or a ``DataLossError``)."""
-    import tensorflow as tf
 
     try:
         return reader.get_tensor(name)

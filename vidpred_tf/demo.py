@@ -1,4 +1,5 @@
-"""``python -m vidpred_tf.demo`` (and the ``vidpred-demo`` console script): the main job, :mod:`vidpred_tf.papers.baseline.demo`."""
+"""``python -m vidpred_tf.demo`` (and the ``vidpred-demo`` console script): the main job,
+:mod:`vidpred_tf.papers.baseline.demo`."""
 
 import sys
 

@@ -22,18 +22,25 @@ import time
 from typing import Callable, Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
+import tensorflow as tf
 
 from vidpred_tf.convert.i3d import load_i3d
+from vidpred_tf.data.registry import get_reader, list_readers
+from vidpred_tf.data.tfrecord import error_naming_file
 from vidpred_tf.errors import InputError
 from vidpred_tf.fileio import staged_output_dir, write_atomically, write_json
 from vidpred_tf.inference import Predictor, fit_frames, run_predictor
+from vidpred_tf.metrics import conventions, frame
+from vidpred_tf.metrics.best_of_n import best_of_n, summarize_best_of_n, worst_of_n
+from vidpred_tf.metrics.conventions import higher_is_better
+from vidpred_tf.metrics.fvd import MIN_FRAMES, fvd
+from vidpred_tf.metrics.lpips import LPIPS
+from vidpred_tf.viz import plot_metric_curves
 
 COPY_LAST = "copy_last"
 
 
 def _metric_table() -> Dict[str, Callable]:
-    from vidpred_tf.metrics import conventions, frame
-
     return {
         "mse": frame.mse,
         "mae": frame.mae,
@@ -111,9 +118,7 @@ def load_dataset_videos(dataset: str, data: Optional[str] = None, dataset_args: 
     ``data`` is the reader's first argument (files, a path) when it takes one; ``dataset_args`` its keyword
     arguments. Readers that batch as their original did are unbatched first.
     """
-    import tensorflow as tf
 
-    from vidpred_tf.data.registry import get_reader, list_readers
 
     try:
         reader = get_reader(dataset)
@@ -139,8 +144,6 @@ def load_dataset_videos(dataset: str, data: Optional[str] = None, dataset_args: 
         if dataset == "tfrecord" and data and isinstance(err, (tf.errors.DataLossError,
                                                                 tf.errors.InvalidArgumentError)):
             # tf.data does not say which file is damaged ("truncated record at 6269088"): find it.
-            from vidpred_tf.data.tfrecord import error_naming_file
-
             try:
                 better = error_naming_file(err, data)
             except (OSError, ValueError, tf.errors.OpError):
@@ -200,20 +203,13 @@ class EvaluationResult:
     seconds: float
 
 
-def _higher_is_better(name: str) -> bool:
-    from vidpred_tf.metrics.conventions import higher_is_better
-
-    return higher_is_better(name)
-
-
 def statistics(values: np.ndarray, name: str) -> Dict[str, np.ndarray]:
     """``[S, N, T]`` -> ``{statistic: [N, T]}``: ``mean`` for one sample; ``best``, ``avg``, ``worst`` of N
     (:mod:`vidpred_tf.metrics.best_of_n`) for several."""
-    from vidpred_tf.metrics.best_of_n import best_of_n, worst_of_n
 
     if values.shape[0] == 1:
         return {"mean": values[0]}
-    larger = _higher_is_better(name)
+    larger = higher_is_better(name)
     return {"best": best_of_n(values, larger), "avg": values.mean(axis=0), "worst": worst_of_n(values, larger)}
 
 
@@ -244,8 +240,6 @@ def evaluate_predictors(predictors: Mapping[str, Predictor], videos: np.ndarray,
                          f"{horizon} needs {context + horizon}")
     videos = videos[:, :context + horizon]
     if i3d_model is not None:
-        from vidpred_tf.metrics.fvd import MIN_FRAMES
-
         if context + horizon < MIN_FRAMES:
             raise InputError(f"--i3d_weights: FVD needs videos of at least {MIN_FRAMES} frames; --context "
                              f"{context} + --horizon {horizon} gives {context + horizon}")
@@ -285,8 +279,6 @@ def evaluate_predictors(predictors: Mapping[str, Predictor], videos: np.ndarray,
         values = {name: np.stack(arrays) for name, arrays in per_sample.items()}
         fvd_values = None
         if i3d_model is not None:
-            from vidpred_tf.metrics.fvd import fvd
-
             real = fitted
             fvd_values = {f"sample_{s:02d}": fvd(real, np.concatenate([fitted[:, :context], p], axis=1), i3d_model)
                           for s, p in enumerate(predicted_videos)}
@@ -297,7 +289,6 @@ def evaluate_predictors(predictors: Mapping[str, Predictor], videos: np.ndarray,
 
 def load_lpips_weights(net: str, path):
     """The LPIPS metric of ``path``; ``InputError`` naming ``--lpips_weights`` when it is missing or wrong."""
-    from vidpred_tf.metrics.lpips import LPIPS
 
     if not os.path.isfile(os.fspath(path)):
         raise InputError(f"--lpips_weights {path} does not exist (convert the original weights with python -m "
@@ -321,7 +312,6 @@ def load_i3d_weights(path):
 
 def device_description() -> dict:
     """The devices TensorFlow ran on, for the summary."""
-    import tensorflow as tf
 
     gpus = []
     for gpu in tf.config.list_physical_devices("GPU"):
@@ -359,7 +349,6 @@ def csv_rows(result: EvaluationResult) -> List[dict]:
 def summary(result: EvaluationResult, files: Optional[dict] = None) -> dict:
     """The JSON summary: conventions, seed, samples, device, and per checkpoint and metric the means and
     per-step curves (``[N, T]`` -> mean/per_timestep; several samples -> best/avg/worst)."""
-    from vidpred_tf.metrics.best_of_n import summarize_best_of_n
 
     checkpoints = []
     for checkpoint in result.checkpoints:
@@ -372,7 +361,7 @@ def summary(result: EvaluationResult, files: Optional[dict] = None) -> dict:
                                           "per_timestep": [_json_float(v) for v in values[0].mean(axis=0)],
                                           "num_videos": int(values.shape[1])}
             else:
-                entry["metrics"][name] = summarize_best_of_n(values, _higher_is_better(name))
+                entry["metrics"][name] = summarize_best_of_n(values, higher_is_better(name))
         if checkpoint.fvd is not None:
             entry["fvd"] = {key: _json_float(value) for key, value in checkpoint.fvd.items()}
         checkpoints.append(entry)
@@ -422,8 +411,6 @@ def _relocated(files: dict, directory: str) -> dict:
 
 
 def _write_evaluation_files(result: EvaluationResult, output_dir: str, final_dir: str) -> dict:
-    from vidpred_tf.viz import plot_metric_curves
-
     files = {"csv": os.path.join(output_dir, "metrics_per_step.csv"), "plots": {},
              "summary": os.path.join(output_dir, "summary.json")}
     rows = csv_rows(result)

@@ -112,7 +112,7 @@ def _tensors_to_numpy(value):
 
 def _read_legacy_with_torch(path: str) -> object:
     try:
-        import torch
+        import torch  # noqa: PLC0415 - optional extra, only for legacy files
     except ImportError as err:
         raise TorchNeededError(
             f"{path} is not a torch.save zip archive (the legacy pre-1.6 format?): reading {path} needs PyTorch "

@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import pkgutil
 from typing import Callable, Dict
 
 import tensorflow as tf
+
+from vidpred_tf.papers import all_papers
 
 ReaderFn = Callable[..., tf.data.Dataset]
 
@@ -50,10 +53,7 @@ def register_reader(name: str, description: str = "") -> Callable[[ReaderFn], Re
 
 def _import_reader_modules() -> None:
     """Import every module of ``vidpred_tf.data`` and the papers' ``datasets`` modules: importing registers."""
-    import vidpred_tf.data as package
-    from vidpred_tf.papers import all_papers
-
-    for info in pkgutil.walk_packages(package.__path__, prefix=f"{package.__name__}."):
+    for info in pkgutil.walk_packages([os.path.dirname(os.path.abspath(__file__))], prefix="vidpred_tf.data."):
         importlib.import_module(info.name)
     for paper in all_papers().values():
         for module in paper.datasets:

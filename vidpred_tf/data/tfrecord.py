@@ -34,6 +34,7 @@ import tensorflow as tf
 
 from vidpred_tf.data import batch as batch_lib
 from vidpred_tf.data.registry import register_reader
+from vidpred_tf.fileio import process_alive
 
 FORMAT_VERSION = 1
 
@@ -156,7 +157,6 @@ _TEMP_NAME = re.compile(r"\.tfrecord\.tmp-(\d+)-[0-9a-f]+$")
 def remove_stale_temp_files(directory: str) -> List[str]:
     """Delete the ``*.tfrecord.tmp-<pid>-<token>`` files of ``directory`` left by a writer that was killed (its
     process no longer runs on this host); a writer still running keeps its files. Returns the paths removed."""
-    from vidpred_tf.fileio import process_alive
 
     removed = []
     if not directory or not _is_local(directory) or not os.path.isdir(directory):

@@ -11,6 +11,7 @@ from typing import List, Optional, Sequence
 
 import numpy as np
 
+from vidpred_tf import metrics, viz
 from vidpred_tf.errors import InputError
 from vidpred_tf.fileio import staged_output_dir, write_atomically, write_json
 from vidpred_tf.inference.registry import Predictor
@@ -142,7 +143,6 @@ def _frame_metrics(result: VideoPrediction) -> Optional[dict]:
     ground truth frames the input has."""
     if result.truth is None:
         return None
-    from vidpred_tf import metrics
 
     steps = result.truth.shape[0]
     names = ["mse", "mae", "psnr"] + (["ssim_tf"] if min(result.truth.shape[1:3]) >= 11 else [])
@@ -190,7 +190,6 @@ def _write_prediction_files(result: VideoPrediction, output_dir: pathlib.Path, *
                             scale: Optional[int], extra: Optional[dict], final_dir: pathlib.Path) -> dict:
     """The files of :func:`write_prediction_outputs`, written into ``output_dir``; ``prediction.json`` names
     them at their places in ``final_dir``."""
-    from vidpred_tf import viz
 
     frames_dir = output_dir / "frames"
     frames_dir.mkdir(parents=True, exist_ok=True)

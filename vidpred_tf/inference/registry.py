@@ -15,12 +15,14 @@ import pathlib
 from typing import Callable, Dict, Hashable, Tuple
 
 import numpy as np
+import tensorflow as tf
 
 from vidpred_tf.checkpoint_check import check_model_checkpoint
 from vidpred_tf.errors import InputError
 from vidpred_tf.manifest import MANIFEST_NAME
 from vidpred_tf.papers import all_papers
 from vidpred_tf.presets import is_preset_spec, resolve_preset
+from vidpred_tf.training.checkpoint import describe_non_finite, non_finite_variables, restore_model_weights
 
 
 class Predictor(abc.ABC):
@@ -120,7 +122,6 @@ def load_predictor(path) -> Predictor:
 def resolve_checkpoint(path) -> str:
     """The checkpoint to restore for ``path``: the newest checkpoint of a directory, a ``.weights.h5`` file, or
     a checkpoint prefix (``ckpt-100`` for ``ckpt-100.index``). ``InputError`` when there is none."""
-    import tensorflow as tf
 
     path = pathlib.Path(os.fspath(path))
     if path.is_dir():
@@ -147,7 +148,6 @@ def resolve_checkpoint(path) -> str:
 def restore_weights(model, checkpoint: str) -> None:
     """Load ``checkpoint`` (trainer checkpoint prefix or ``.weights.h5``) into ``model``; ``InputError`` naming
     the file when it does not fit the model or holds NaN/inf weights."""
-    from vidpred_tf.training.checkpoint import restore_model_weights
 
     try:
         if checkpoint.endswith(".weights.h5"):
@@ -162,7 +162,6 @@ def restore_weights(model, checkpoint: str) -> None:
     except (ValueError, OSError) as err:
         raise InputError(f"checkpoint {checkpoint} does not fit the model of its manifest: "
                          f"{str(err).splitlines()[0]}") from err
-    from vidpred_tf.training.checkpoint import describe_non_finite, non_finite_variables
 
     bad = non_finite_variables(model.weights)
     if bad:

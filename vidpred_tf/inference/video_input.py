@@ -8,9 +8,11 @@ import pathlib
 import re
 from typing import Sequence
 
+import cv2
 import numpy as np
 
 from vidpred_tf.errors import InputError
+from vidpred_tf.viz import read_video
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -23,8 +25,6 @@ def _natural_key(name: str):
 
 
 def _read_image(path: pathlib.Path) -> np.ndarray:
-    import cv2
-
     image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
     if image is None:
         raise InputError(f"cannot read image {path}")
@@ -92,7 +92,6 @@ def load_video(path) -> np.ndarray:
 
     ``InputError`` names the file for a missing or unreadable input and for a wrong channel count.
     """
-    from vidpred_tf.viz import read_video
 
     path = pathlib.Path(os.fspath(path))
     if not path.exists():
@@ -116,8 +115,6 @@ def load_video(path) -> np.ndarray:
 
 
 def _resize(frames: np.ndarray, height: int, width: int) -> np.ndarray:
-    import cv2
-
     shrinking = frames.shape[1] >= height and frames.shape[2] >= width
     interpolation = cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
     resized = [cv2.resize(frame, (width, height), interpolation=interpolation) for frame in frames]

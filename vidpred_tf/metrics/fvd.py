@@ -78,7 +78,7 @@ def i3d_embeddings(model, videos, batch_size: int = 16) -> np.ndarray:
 def _trace_sqrt_product(sigma_a: np.ndarray, sigma_b: np.ndarray) -> float:
     """``tr(sqrt(S_a S_b))`` for covariance matrices."""
     try:
-        from scipy import linalg
+        from scipy import linalg  # noqa: PLC0415 - optional: a NumPy eigendecomposition without it
     except ImportError:
         linalg = None
     if linalg is not None:

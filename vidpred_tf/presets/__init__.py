@@ -233,7 +233,7 @@ def __getattr__(name):
     # The metrics functions live in vidpred_tf.presets.check (also a command line: python -m ...check), imported
     # on first use so that the module can run as __main__ without being imported twice.
     if name in _FROM_CHECK:
-        from vidpred_tf.presets import check
+        from vidpred_tf.presets import check  # noqa: PLC0415 - see the comment above
 
         return getattr(check, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

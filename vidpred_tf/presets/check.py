@@ -41,8 +41,8 @@ def _conventions() -> Dict[str, str]:
         "resize": "frames resized to the model's frame size (vidpred_tf.inference.fit_frames 'stretch', as vidpred "
                   "evaluate does) when it differs from data.image_size",
         "data": "vidpred_tf.data.moving_mnist.generate.read_moving_mnist(split, num_sequences, seed, "
-                "source=digit_source): the test split of write_moving_mnist_tfrecords with the same seed; check: the first "
-                "check.num_sequences of those num_sequences",
+                "source=digit_source): the test split of write_moving_mnist_tfrecords with the same seed; check: "
+                "the first check.num_sequences of those num_sequences",
     })
     return conventions
 

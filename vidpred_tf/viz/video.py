@@ -25,7 +25,7 @@ def ffmpeg_executable() -> str:
     if on_path:
         return on_path
     try:
-        import imageio_ffmpeg
+        import imageio_ffmpeg  # noqa: PLC0415 - the fallback when no ffmpeg is on PATH
         return imageio_ffmpeg.get_ffmpeg_exe()
     except (ImportError, RuntimeError) as err:
         raise RuntimeError(

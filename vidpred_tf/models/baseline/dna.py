@@ -23,8 +23,8 @@ import numpy as np
 from keras import ops
 
 from vidpred_tf.layers.conv_lstm import ConvLSTMCell
-from vidpred_tf.models.baseline.convlstm import unroll
 from vidpred_tf.layers.pixel_kernels import apply_pixel_kernels, apply_separable_pixel_kernels, extract_windows
+from vidpred_tf.models.baseline.convlstm import unroll
 
 
 @dataclasses.dataclass

@@ -11,7 +11,6 @@ from vidpred_tf.models.baseline.dna import DNAConfig, DNAPredictor
 from vidpred_tf.training.checkpoint import restore_model_weights
 from vidpred_tf.training.task import OptimizerSpec, Task
 
-
 # The baseline models by configuration type, with the Keras name their checkpoints carry.
 MODELS = {ConvLSTMConfig: (ConvLSTMPredictor, "convlstm_predictor"), DNAConfig: (DNAPredictor, "dna_predictor")}
 
