@@ -142,7 +142,7 @@ class _ExplodingTask(Task):
 
     def build_model(self):
         model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
-        model.build((None, 1))
+        model.build((None, 1, 1, 1, 1))
         return model
 
     def build_optimizers(self, model):
@@ -150,18 +150,18 @@ class _ExplodingTask(Task):
 
     def train_losses(self, model, batch, step, seed):
         scale = tf.where(step >= 2, tf.constant(1e30), tf.constant(1.0))
-        value = tf.reduce_mean(model(batch["x"])) * scale
+        value = tf.reduce_mean(model(batch["images"])) * scale
         return {"loss": value * value * scale, "aux": value}
 
     def predict(self, model, batch, seed):
-        return model(batch["x"])
+        return model(batch["images"])
 
 
 def test_nan_guard_names_the_loss_and_keeps_last_good_checkpoint(tmp_path):
     trainer = Trainer(_ExplodingTask(), TrainerConfig(model_dir=str(tmp_path), num_steps=10, global_batch_size=2,
                                                       checkpoint_every=1, log_every=0),
                       make_strategy("one_device"))
-    data = {"x": np.full((2, 1), 1e-3, np.float32)}
+    data = {"images": np.full((2, 1, 1, 1, 1), 1e-3, np.float32)}
     with pytest.raises(NonFiniteLossError, match=r"loss loss became non-finite at step 3.*ckpt-2"):
         trainer.fit(lambda ctx: tf.data.Dataset.from_tensors(data).repeat())
     assert tf.train.latest_checkpoint(str(tmp_path)).endswith("ckpt-2")
@@ -255,7 +255,7 @@ class _GameTask(Task):
         return {"d_loss": d * g, "g_loss": g * d}
 
     def predict(self, model, batch, seed):
-        return batch["x"]
+        return batch["images"]
 
 
 @pytest.mark.parametrize("sequential, expected", [(False, (-1.0, 1.0)), (True, (-1.0, 3.0))])
@@ -263,7 +263,7 @@ def test_optimizers_update_in_order_discriminator_first(tmp_path, sequential, ex
     task = _GameTask(sequential)
     trainer = Trainer(task, TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=1,
                                           checkpoint_every=0, log_every=0), make_strategy("one_device"))
-    trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"x": np.ones((1, 1), np.float32)}).repeat())
+    trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"images": np.ones((1, 1, 1, 1, 1), np.float32)}).repeat())
     # Shared forward pass: g's gradient is d before D's update (1). Sequential: after it (-1), so g = 2 + 1.
     assert (float(task.players.d.numpy()), float(task.players.g.numpy())) == expected
 
@@ -271,7 +271,7 @@ def test_optimizers_update_in_order_discriminator_first(tmp_path, sequential, ex
 class _LinearTask(Task):
     def build_model(self):
         model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])
-        model.build((None, 1))
+        model.build((None, 1, 1, 1, 1))
         return model
 
     def build_optimizers(self, model):
@@ -279,10 +279,10 @@ class _LinearTask(Task):
                               clip_norm=0.5)]
 
     def train_losses(self, model, batch, step, seed):
-        return {"loss": -tf.reduce_sum(tf.cast(model(batch["x"]), tf.float32))}
+        return {"loss": -tf.reduce_sum(tf.cast(model(batch["images"]), tf.float32))}
 
     def predict(self, model, batch, seed):
-        return model(batch["x"])
+        return model(batch["images"])
 
 
 @pytest.mark.parametrize("mixed_precision", [False, True])
@@ -292,7 +292,7 @@ def test_clipping_acts_on_the_true_gradient_with_and_without_loss_scaling(tmp_pa
                                                        checkpoint_every=0, log_every=0,
                                                        mixed_precision=mixed_precision),
                           make_strategy("one_device"))
-        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"x": np.ones((1, 1), np.float32)}).repeat())
+        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"images": np.ones((1, 1, 1, 1, 1), np.float32)}).repeat())
         # The gradient of -w*x is -1; clipped to norm 0.5, SGD(1) moves w by +0.5.
         assert float(trainer.model.trainable_variables[0].numpy().ravel()[0]) == pytest.approx(0.5, rel=1e-3)
     finally:
@@ -361,3 +361,33 @@ def test_make_optimizer_by_name():
     assert isinstance(make_optimizer("adam_eps_inside_sqrt", 1e-3), AdamEpsInsideSqrt)
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
         make_optimizer("adagrad", 1e-3)
+
+
+def test_training_data_that_breaks_the_batch_contract_is_refused_before_the_first_step(tmp_path):
+    trainer = Trainer(_LinearTask(), TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=1,
+                                                   checkpoint_every=0, log_every=0), make_strategy("one_device"))
+    with pytest.raises(ValueError, match=r"training data of task task: a video batch needs an 'images' entry; "
+                                         r"got keys \['frames'\]"):
+        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"frames": np.ones((1, 1, 1, 1, 1), np.float32)}))
+    with pytest.raises(ValueError, match=r"'images' must be \[B, T, H, W, C\]; got shape \(1, 1\)"):
+        trainer.fit(lambda ctx: tf.data.Dataset.from_tensors({"images": np.ones((1, 1), np.float32)}))
+    assert int(trainer.step.numpy()) == 0
+
+
+class _TaskWithInputs(_LinearTask):
+    """A task that builds its own training data (``Task.build_inputs``)."""
+
+    def build_inputs(self, input_context, epoch=None):
+        batch = input_context.get_per_replica_batch_size(2)
+        return tf.data.Dataset.from_tensors({"images": np.ones((batch, 1, 1, 1, 1), np.float32)}).repeat()
+
+
+def test_fit_without_a_dataset_function_trains_on_the_tasks_own_inputs(tmp_path):
+    trainer = Trainer(_TaskWithInputs(), TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=2,
+                                                       checkpoint_every=0, log_every=0), make_strategy("one_device"))
+    trainer.fit()
+    # Clipped to norm 0.5, SGD(1) moves w by +0.5 from 0 (the gradient of -sum(w*x) over two ones is -2).
+    assert float(trainer.model.trainable_variables[0].numpy().ravel()[0]) == pytest.approx(0.5, rel=1e-3)
+    with pytest.raises(NotImplementedError, match="_LinearTask builds no inputs: give Trainer.fit a dataset_fn"):
+        Trainer(_LinearTask(), TrainerConfig(model_dir=str(tmp_path / "b"), num_steps=1, global_batch_size=1,
+                                             checkpoint_every=0, log_every=0), make_strategy("one_device")).fit()

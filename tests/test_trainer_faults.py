@@ -22,7 +22,7 @@ from vidpred_tf.training import (
 
 
 def _data():
-    return lambda ctx: tf.data.Dataset.from_tensors({"x": np.ones((2, 1), np.float32)}).repeat()
+    return lambda ctx: tf.data.Dataset.from_tensors({"images": np.ones((2, 1, 1, 1, 1), np.float32)}).repeat()
 
 
 class _LinearTask(Task):
@@ -35,7 +35,7 @@ class _LinearTask(Task):
 
     def build_model(self):
         model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="ones")])
-        model.build((None, 1))
+        model.build((None, 1, 1, 1, 1))
         return model
 
     def build_optimizers(self, model):
@@ -43,7 +43,7 @@ class _LinearTask(Task):
                               "loss")]
 
     def train_losses(self, model, batch, step, seed):
-        value = tf.reduce_mean(model(batch["x"]))
+        value = tf.reduce_mean(model(batch["images"]))
         if self.blow_up_at is None:
             return {"loss": value}
         scale = tf.where(step >= self.blow_up_at, tf.constant(1e30), tf.constant(1.0))
@@ -51,7 +51,7 @@ class _LinearTask(Task):
         return {"loss": tf.stop_gradient(value) + (value - tf.stop_gradient(value)) * scale}
 
     def predict(self, model, batch, seed):
-        return model(batch["x"])
+        return model(batch["images"])
 
 
 def _trainer(model_dir, task=None, clock=None, **config):
