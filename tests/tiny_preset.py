@@ -35,7 +35,7 @@ def train_tiny_baseline(directory, num_steps: int = 4):
 
 def make_tiny_preset(output_root, workdir, name: str = NAME, version: str = VERSION) -> pathlib.Path:
     """Train, score and export the tiny preset into ``output_root/name``; returns that folder."""
-    from vidpred_tf.presets import write_preset_metrics
+    from vidpred_tf.presets.check import write_preset_metrics
     from vidpred_tf.presets.export import export_preset
 
     workdir = pathlib.Path(workdir)

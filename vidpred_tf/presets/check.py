@@ -200,7 +200,7 @@ def write_preset_metrics(checkpoint, output_path, *, num_sequences: int = 128, s
         "per_step": {name: [_finite(v) for v in values.mean(axis=0)] for name, values in scores.items()},
         "check": {"num_sequences": int(check_sequences), "metrics": _means(check)},
         "predictor": predictor.describe(), "device": device_description(),
-        "written_by": "vidpred_tf.presets.write_preset_metrics",
+        "written_by": "vidpred_tf.presets.check.write_preset_metrics",
     }
     if extra:
         payload.update(extra)

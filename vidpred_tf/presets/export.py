@@ -7,7 +7,7 @@ The checkpoint is loaded through :func:`vidpred_tf.inference.load_predictor` (so
 work, trainer checkpoints included); the weights of its Keras model become ``NAME.weights.h5`` beside a copy of
 its manifest (``checkpoint_format`` "keras_weights"), so the preset loads without the trainer's optimiser slots.
 The flagfile (the exact command that trained it) is copied as ``train.flags``, the metrics JSON as
-``metrics.json`` (its contract: :mod:`vidpred_tf.presets`; :func:`vidpred_tf.presets.write_preset_metrics`
+``metrics.json`` (its contract: :mod:`vidpred_tf.presets`; :func:`vidpred_tf.presets.check.write_preset_metrics`
 writes it), and the TensorBoard loss scalars of ``--events_dir`` (default: the checkpoint's directory, where the
 trainer writes them) are drawn as ``training_curve.png``.
 
@@ -289,7 +289,8 @@ def build_parser():
     parser.add_argument("--description", required=True, help="one line: model, data, training")
     parser.add_argument("--flagfile", required=True, help="absl flagfile of the command that trained it")
     parser.add_argument("--metrics_json", default=None,
-                        help="test metrics (vidpred_tf.presets.write_preset_metrics); required unless --no_metrics")
+                        help="test metrics (vidpred_tf.presets.check.write_preset_metrics); required unless "
+                             "--no_metrics")
     parser.add_argument("--no_metrics", action="store_true", help="a preset without metrics (user folders only)")
     parser.add_argument("--events_dir", default=None,
                         help="TensorBoard folder of the training run (default: the checkpoint's directory)")
