@@ -145,7 +145,7 @@ def _same_predictions(source, staged) -> Optional[float]:
 
 
 def _verify_check(stage: pathlib.Path, metrics_path: pathlib.Path) -> None:
-    from vidpred_tf.presets import evaluate_preset_check, read_metrics_json
+    from vidpred_tf.presets.check import evaluate_preset_check, read_metrics_json
 
     recorded = read_metrics_json(stage / METRICS_NAME)["check"]["metrics"]
     got = evaluate_preset_check(stage)["metrics"]
@@ -206,7 +206,7 @@ def export_preset(checkpoint, *, name: str, version: str, description: str, flag
         raise InputError(f"--flagfile {flagfile} does not exist")
     metrics_path = None if metrics_json is None else pathlib.Path(os.fspath(metrics_json))
     if metrics_path is not None:
-        from vidpred_tf.presets import read_metrics_json
+        from vidpred_tf.presets.check import read_metrics_json
 
         if not metrics_path.is_file():
             raise InputError(f"--metrics_json {metrics_path} does not exist")
