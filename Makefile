@@ -27,6 +27,7 @@ demo: $(VENV)/.installed
 	$(PY) -m vidpred_tf.demo --out $(DEMO_OUT) --minutes $(MINUTES)
 
 test: $(VENV)/.installed
+	$(PY) -m ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider --timeout=900 tests
 
 clean:

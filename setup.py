@@ -23,11 +23,10 @@ setup(
         "imageio-ffmpeg",
         "matplotlib",
         "pillow",
-        "tqdm",
         "mlxtend",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel"],
+        "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel", "ruff"],
         "torch": ["torch"],
     },
     # Presets (vidpred_tf/presets/NAME/: preset.json, manifest, weights, flagfile, curve, metrics) are data
