@@ -60,24 +60,19 @@ def _geometry() -> dict:
     return geometry
 
 
-def _variants(model_name: str, geometry: dict, strategy) -> list:
-    from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.models.e3d.sampling import SamplingConfig
-    from vidpred_tf.models.e3d.task import E3DTask
-
+def _variants(e3d, model_name: str, geometry: dict, strategy) -> list:
+    """The timed variants of one ``--model_name``; ``e3d`` is the package :mod:`vidpred_tf.models.e3d`."""
     try:
         # The 2-D models of the original reshape the decoder input to 64 hard-coded channels; with the default
         # 64-wide layers that is the actual width, and other --num_hidden values are timed at their own width.
-        config = E3DConfig(model_name=model_name, img_width=geometry["img_width"], img_channel=1,
+        config = e3d.E3DConfig(model_name=model_name, img_width=geometry["img_width"], img_channel=1,
                            patch_size=geometry["patch_size"], input_length=geometry["input_length"],
                            total_length=geometry["total_length"], num_hidden=FLAGS.num_hidden,
                            enforce_decoder_width_64=False)
     except ValueError as err:
         raise app.UsageError(f"--model_name={model_name} --num_hidden={FLAGS.num_hidden}: {err}") from err
-    sampling = SamplingConfig(batch_size=geometry["batch_size"], total_length=config.total_length,
-                              input_length=config.input_length, img_width=config.img_width,
-                              patch_size=config.patch_size, img_channel=1,
-                              sampling_stop_iter=DATASETS[FLAGS.dataset]["sampling_stop_iter"])
+    sampling = e3d.SamplingConfig(config, geometry["batch_size"],
+                                  sampling_stop_iter=DATASETS[FLAGS.dataset]["sampling_stop_iter"])
     replicas = strategy.num_replicas_in_sync
     global_batch = geometry["batch_size"] * replicas
     images = bench_common.synthetic_videos(global_batch, config.total_length, config.img_width, 1, FLAGS.seed)
@@ -90,7 +85,7 @@ def _variants(model_name: str, geometry: dict, strategy) -> list:
     }
     return [bench_common.Variant(
         name=f"{model_name}/jit_{'on' if jit else 'off'}",
-        make_task=lambda: E3DTask(config, sampling, FLAGS.lr, seed=FLAGS.seed),
+        make_task=lambda: e3d.E3DTask(config, sampling, FLAGS.lr, seed=FLAGS.seed),
         global_batch_size=global_batch, jit_compile=jit, images=images, describe=describe,
         parameter_count=lambda model: model.parameter_count())
         for jit in bench_common.jit_settings(FLAGS.jit_compile)]
@@ -104,18 +99,19 @@ def main(argv):
         bench_common.check_output_path(FLAGS.output)
     except ValueError as err:
         raise app.UsageError(str(err)) from err
-    geometry = _geometry()
-    from vidpred_tf.models.e3d.config import MODEL_NAMES
+    # The models import TensorFlow: only here, once the flags have parsed (--help and usage errors stay quick).
+    from vidpred_tf.models import e3d  # noqa: PLC0415
 
+    geometry = _geometry()
     if FLAGS.all_models:
-        model_names = list(MODEL_NAMES)
-    elif FLAGS.model_name in MODEL_NAMES:
+        model_names = list(e3d.MODEL_NAMES)
+    elif FLAGS.model_name in e3d.MODEL_NAMES:
         model_names = [FLAGS.model_name]
     else:
-        raise app.UsageError(f"--model_name={FLAGS.model_name!r} is not one of {', '.join(MODEL_NAMES)}")
+        raise app.UsageError(f"--model_name={FLAGS.model_name!r} is not one of {', '.join(e3d.MODEL_NAMES)}")
 
     strategy = bench_common.make_strategy_from_flags()
-    groups = [_variants(name, geometry, strategy) for name in model_names]  # all flag errors before timing
+    groups = [_variants(e3d, name, geometry, strategy) for name in model_names]  # all flag errors before timing
     report = {
         "benchmark": "e3d",
         "what": "E3D-LSTM study (scripts/e3d/run.py), synthetic inputs; batch_size is per tower/replica",

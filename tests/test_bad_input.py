@@ -17,9 +17,9 @@ import zipfile
 
 import numpy as np
 import pytest
+from fixtures.e3d_data import write_fake_mnist_npz
 
 from vidpred_tf import errors
-from vidpred_tf.data.moving_mnist.e3d_npz import write_fake_mnist_npz
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 DRIVER = str(REPO / "tests" / "bad_input_driver.py")
@@ -117,8 +117,8 @@ def e3d_inputs(tmp_path_factory):
     import tensorflow as tf
 
     from vidpred_tf.models.e3d.config import E3DConfig
-    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.models.e3d.model import build_model
+    from vidpred_tf.papers.e3d.predictor import write_e3d_manifest
     from vidpred_tf.training.checkpoint import model_checkpoint
 
     root = tmp_path_factory.mktemp("e3d_bad")
@@ -161,7 +161,8 @@ def test_run_py_refuses_bad_input_before_writing(e3d_inputs):
     data = ["--valid_data_paths", good]
     cases = [
         (["--train_data_paths", str(root / "nodims.npz"), *data], ["nodims.npz", "no 'dims' array"]),
-        (["--train_data_paths", str(root / "notzip.npz"), *data], ["notzip.npz", "not a readable .npz file", "not a zip archive"]),
+        (["--train_data_paths", str(root / "notzip.npz"), *data],
+         ["notzip.npz", "not a readable .npz file", "not a zip archive"]),
         (["--train_data_paths", str(root / "absent.npz"), *data], ["absent.npz", "not found"]),
         (["--train_data_paths", str(root / "past.npz"), *data], ["past.npz", "clip 4", "100..103", "30 frames"]),
         (["--train_data_paths", str(root / "dims.npz"), *data], ["dims.npz", "(1, 7, 8)", "(30, 1, 8, 8)"]),
@@ -175,7 +176,8 @@ def test_run_py_refuses_bad_input_before_writing(e3d_inputs):
         (["--train_data_paths", good, *data, "--pretrained_model", str(root / "broken" / "garbage")],
          ["--pretrained_model", "garbage", "not a readable TensorFlow checkpoint"]),
         (["--train_data_paths", good, *data, "--pretrained_model", e3d_inputs["prefix"], "--num_hidden", "4,4"],
-         ["--pretrained_model", "does not fit model", "misshapen", "checkpoint [1, 5, 5, 8, 32], model [1, 5, 5, 4, 16]"]),
+         ["--pretrained_model", "does not fit model", "misshapen",
+          "checkpoint [1, 5, 5, 8, 32], model [1, 5, 5, 4, 16]"]),
     ]
     results = drive(RUN, [{"args": [*TINY, "--save_dir", str(save_dir), *args], "cwd": str(root)}
                           for args, _ in cases])

@@ -3,11 +3,15 @@ writers."""
 
 import random
 
+import cv2
 import numpy as np
 import pytest
+from fixtures.e3d_data import write_fake_kth, write_fake_mnist_npz
+from PIL import Image
 
-from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle, write_fake_mnist_npz
-from vidpred_tf.data.kth.e3d_frames import KthHandle, kth_handle, load_kth_split, write_fake_kth
+from vidpred_tf.data.batch import validate_batch
+from vidpred_tf.data.kth.e3d_frames import KthHandle, kth_handle, load_kth_split
+from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
 from vidpred_tf.data.registry import get_reader
 
 
@@ -74,9 +78,6 @@ def test_kth_reader_reproduces_the_original(misc, golden):
 
 
 def test_kth_fake_writer_gives_gap_aware_clips(tmp_path):
-    import cv2
-    from PIL import Image
-
     root = write_fake_kth(str(tmp_path / "kth"), persons=("03", "20"), frame_numbers=(1, 2, 3, 4, 5, 7, 8, 9, 10),
                           height=6, width=10, seed=4)
     data, starts = load_kth_split(root, "train", 5, 4, cache=False)
@@ -120,7 +121,7 @@ def test_shuffled_passes_follow_each_original_handle(tmp_path):
         assert len(served) == 3  # 7 sequences in batches of 2: the fourth batch (the last full one) is dropped
         expected = [np.transpose(raw[2 * k:2 * k + 2], (0, 2, 3, 1)) for k in order[:6]]
         np.testing.assert_array_equal(np.concatenate(served), np.stack(expected))
-    with pytest.raises(RuntimeError, match=r"e3d_npz .*seq\.npz.*no batch left \(7 sequences, batch size 2\)"):
+    with pytest.raises(RuntimeError, match=r"moving_mnist_e3d .*seq\.npz.*no batch left \(7 sequences, batch size 2\)"):
         handle.get_batch()
 
     data = np.arange(20, dtype=np.float64)[:, None, None, None] * np.ones((1, 2, 2, 1))
@@ -132,7 +133,26 @@ def test_shuffled_passes_follow_each_original_handle(tmp_path):
         served = np.concatenate(list(handle.batches(do_shuffle=True)))
         np.testing.assert_array_equal(served[:, 0, 0, 0, 0], order[:4])
         np.testing.assert_array_equal(served[:, :, 0, 0, 0], [[s, s + 1, s + 2] for s in order[:4]])
-    with pytest.raises(RuntimeError, match=r"kth_frames: no batch left \(6 clips, batch size 2\)"):
+    with pytest.raises(RuntimeError, match=r"kth_e3d: no batch left \(6 clips, batch size 2\)"):
         handle.get_batch()
-    with pytest.raises(ValueError, match="kth_frames: batch_size must be positive; got 0"):
+    with pytest.raises(ValueError, match="kth_e3d: batch_size must be positive; got 0"):
         KthHandle(data, starts, batch_size=0, seq_length=3)
+
+
+def test_readers_are_named_by_their_registered_names_and_serve_the_batch_contract(tmp_path, misc):
+    """Both readers' errors start with the name they are registered under; their datasets serve float32
+    ``images`` [B, T, H, W, C] (vidpred_tf.data.batch)."""
+    npz = get_reader("moving_mnist_e3d")(str(misc / "fake_moving_mnist.npz"), batch_size=2)
+    kth = get_reader("kth_e3d")(str(misc / "fake_kth"), split="test", image_width=8, seq_length=4, batch_size=2)
+    for dataset in (npz, kth):
+        assert list(dataset.element_spec) == ["images"]
+        validate_batch(dataset.element_spec)
+        validate_batch(next(iter(dataset)))
+    with pytest.raises(FileNotFoundError, match=r"^moving_mnist_e3d: file .*absent\.npz not found"):
+        get_reader("moving_mnist_e3d")(str(tmp_path / "absent.npz"), batch_size=2)
+    with pytest.raises(ValueError, match=r"^moving_mnist_e3d \[.*fake_moving_mnist\.npz'\]: 7 sequences give no batch"):
+        get_reader("moving_mnist_e3d")(str(misc / "fake_moving_mnist.npz"), batch_size=7)
+    with pytest.raises(FileNotFoundError, match=r"^kth_e3d: category folder .*boxing is missing"):
+        get_reader("kth_e3d")(str(tmp_path), split="test", image_width=8, seq_length=4, batch_size=2)
+    with pytest.raises(ValueError, match=r"^kth_e3d .*fake_kth \(test\): \d+ clips of 4 frames give no batch of 1000"):
+        get_reader("kth_e3d")(str(misc / "fake_kth"), split="test", image_width=8, seq_length=4, batch_size=1000)

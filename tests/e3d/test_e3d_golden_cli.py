@@ -1,9 +1,11 @@
 """The one golden command on every e3d case, as a user runs it."""
 
 import re
+import shutil
 import subprocess
 import sys
 
+import numpy as np
 from e3d_testutil import REPO_ROOT, subprocess_env
 
 MODEL_CASES = ("original_e3d_lstm", "original_e3d_lstm_residuals", "e3d_lstm", "e3d_lstm_add", "e3d_lstm_concat")
@@ -42,10 +44,6 @@ def test_unknown_paper_and_empty_path_are_usage_errors(tmp_path):
 
 def test_a_perturbed_golden_fails_and_names_the_output(tmp_path, golden_e3d_dir):
     """A copy of one case whose recorded prediction and one gradient are off: exit 1, both named."""
-    import shutil
-
-    import numpy as np
-
     source = golden_e3d_dir / "original_e3d_lstm"
     case = tmp_path / "original_e3d_lstm"
     shutil.copytree(source, case)

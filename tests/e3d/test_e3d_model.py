@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf.layers.eidetic import EideticLSTMCell, JointLayerNorm, eidetic_attention
-from vidpred_tf.models.e3d import E3DConfig, MODEL_NAMES, build_model, e3d_losses
+from vidpred_tf.models.e3d import MODEL_NAMES, E3DConfig, build_model, e3d_losses
 
 # Spec e3d.md §9.3 / §4.4 (the inventory must agree with these too).
 PARAMS = {
@@ -35,7 +35,7 @@ def inventory(golden_e3d_dir):
 def test_variables_and_parameter_counts_match_the_original(inventory, model_name, dataset):
     entry = inventory[f"{model_name}/{dataset}"]
     model = build_model(_config_for(entry))
-    ported = [(name, list(v.shape)) for name, v in model.tf1_variables().items()]
+    ported = [(name, list(v.shape)) for name, v in model.original_variables().items()]
     original = [(v["name"], list(v["shape"])) for v in entry["model_variables"]]
     assert ported == original
     assert model.parameter_count() == entry["model_param_count"] == PARAMS[(model_name, dataset)]
@@ -44,7 +44,7 @@ def test_variables_and_parameter_counts_match_the_original(inventory, model_name
 
     frozen = build_model(_config_for(entry, pretrained_model="pretrain/model.ckpt-80000"))
     assert frozen.parameter_count(trainable_only=True) == entry["pretrained_model_set"]["trainable_param_count"]
-    not_trainable = [n for n, v in frozen.tf1_variables().items() if not v.trainable]
+    not_trainable = [n for n, v in frozen.original_variables().items() if not v.trainable]
     assert not_trainable == entry["pretrained_model_set"]["non_trainable_model_variables"]
 
 
@@ -130,11 +130,11 @@ def test_cell_returns_the_input_memory_and_state_shapes(conv_ndims, attention):
     new_h, new_c, returned = cell(x, h, h, memory, tf.concat([h, h], 1))
     assert returned is memory
     assert new_h.shape == new_c.shape == (2, 2) + spatial + (6,)
-    names = list(cell.tf1_variables())
+    names = list(cell.original_variables())
     prefix = "conv3d" if conv_ndims == 3 else "conv2d"
     assert names[:2] == [f"{prefix}/kernel", f"{prefix}/bias"]
     assert ("self_attn/gamma" in names) == attention and ("new_cell/gamma" in names) == (not attention)
-    assert cell.tf1_variables()[f"{prefix}_2/kernel"].shape[-2] == 7  # memory width, not the layer's
+    assert cell.original_variables()[f"{prefix}_2/kernel"].shape[-2] == 7  # memory width, not the layer's
     fixed = EideticLSTMCell(6, kernel, conv_ndims=conv_ndims, eidetic_attention=attention,
                             return_new_memory=True, name="e3d0")
     fixed.build(x.shape, memory_shape=h.shape)
@@ -165,13 +165,13 @@ def test_small_models_run_and_decode_one_frame_per_step(model_name):
 def test_layer_norm_off_and_propagated_memory_build_and_run():
     config = _small("original_e3d_lstm", layer_norm=False, propagate_memory=True)
     model = build_model(config)
-    names = list(model.tf1_variables())
+    names = list(model.original_variables())
     assert not any("/hidden/" in n or "/inputs/" in n or "/global_memory/" in n for n in names)
     assert any(n.endswith("e3d0/self_attn/gamma") for n in names)
     images = np.random.RandomState(4).uniform(size=(2, 4, 4, 4, 4)).astype(np.float32)
     with tf.GradientTape() as tape:
         loss = e3d_losses(model(images), images, config)[0]
-    grads = dict(zip(names, tape.gradient(loss, list(model.tf1_variables().values()))))
+    grads = dict(zip(names, tape.gradient(loss, list(model.original_variables().values()))))
     # with the memory passed on, the memory kernel of the second layer does learn
     assert np.any(grads["generator/e3d-lstm/e3d1/conv3d_2/kernel"].numpy())
 

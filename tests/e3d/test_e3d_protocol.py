@@ -1,5 +1,6 @@
 """Patch reshaping, scheduled sampling and the evaluation protocol vs the original's recordings."""
 
+import dataclasses
 import json
 import pathlib
 
@@ -9,9 +10,17 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
+from vidpred_tf.models.e3d import (
+    E3DConfig,
+    SamplingConfig,
+    build_model,
+    reshape_patch,
+    reshape_patch_back,
+    schedule_sampling,
+)
+from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
+from vidpred_tf.papers.e3d.evaluation import evaluate, model_predict_fn
 from vidpred_tf.papers.e3d.golden import _sampling_config_from_argv
-from vidpred_tf.models.e3d import (E3DConfig, SamplingConfig, build_model, evaluate, model_predict_fn,
-                                   reshape_patch, reshape_patch_back, schedule_sampling)
 
 
 def test_reshape_patch_matches_golden_space_to_depth_and_inverts(golden):
@@ -49,9 +58,12 @@ def test_schedule_sampling_reproduces_the_seeded_original(golden):
     np.testing.assert_array_equal(masks, golden["ss_flags"])
     assert etas[-1] == 0.0
 
+    # the mask geometry is the model's, its batch the per-tower batch size
+    assert config.mask_shape == config.e3d_config.mask_shape(2) == (2, 2, 4, 4, 4)
+
     # switched off: zeros and no draw from the global state
     state = np.random.get_state()[1].copy()
-    off = SamplingConfig(**{**config.__dict__, "scheduled_sampling": False})
+    off = dataclasses.replace(config, scheduled_sampling=False)
     eta, mask = schedule_sampling(0.7, 1, off)
     assert eta == 0.0 and mask.shape == config.mask_shape and not mask.any()
     np.testing.assert_array_equal(np.random.get_state()[1], state)
@@ -103,9 +115,25 @@ def test_model_predict_fn_feeds_the_model_in_test_mode(misc):
 
 
 def test_tensor_patch_reshape_equals_the_numpy_one():
-    from vidpred_tf.models.e3d.preprocess import reshape_patch_back_tensor, reshape_patch_tensor
-
     frames = np.random.RandomState(1).uniform(size=(2, 3, 8, 12, 3)).astype(np.float32)
     patched = reshape_patch_tensor(tf.constant(frames), 4)
     np.testing.assert_array_equal(patched.numpy(), reshape_patch(frames, 4))
     np.testing.assert_array_equal(reshape_patch_back_tensor(patched, 4).numpy(), frames)
+
+
+def test_sampling_config_takes_its_geometry_from_the_model_config():
+    """The mask is [batch_size, T - Tin - 1, w, w, C0] of the E3DConfig; run.py's schedule flags fill the rest."""
+    config = E3DConfig(model_name="original_e3d_lstm", img_width=16, patch_size=4, img_channel=2, input_length=3,
+                       total_length=7, num_hidden="4")
+
+    class Flags:
+        batch_size = 99  # not read: the batch size is given
+        scheduled_sampling, sampling_stop_iter, sampling_start_value, sampling_changing_rate = False, 7, 0.5, 0.1
+
+    sampling = SamplingConfig.from_flags(Flags, config, 3)
+    assert sampling.mask_shape == (3, 3, 4, 4, 32)
+    assert (sampling.batch_size, sampling.scheduled_sampling, sampling.sampling_stop_iter,
+            sampling.sampling_start_value, sampling.sampling_changing_rate) == (3, False, 7, 0.5, 0.1)
+    assert SamplingConfig.from_flags(object(), config, 3) == SamplingConfig(config, 3)
+    with pytest.raises(ValueError, match="batch_size must be positive; got 0"):
+        SamplingConfig(config, 0)

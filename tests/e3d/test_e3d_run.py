@@ -11,9 +11,13 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from absl import flags
+from fixtures.e3d_data import write_fake_mnist_npz
 
-from vidpred_tf.data.moving_mnist.e3d_npz import write_fake_mnist_npz
+from vidpred_tf.cli import rewrite_spaced_booleans
+from vidpred_tf.data.moving_mnist.e3d_npz import read_e3d_npz
 from vidpred_tf.models.e3d.config import MODEL_NAMES, E3DConfig
+from vidpred_tf.models.e3d.model import build_model
 from vidpred_tf.models.e3d.sampling import SamplingConfig
 from vidpred_tf.models.e3d.task import E3DTask
 from vidpred_tf.training import OptimizerSpec, Trainer, TrainerConfig, make_strategy
@@ -107,10 +111,6 @@ def test_every_flagfile_parses_and_matches_the_original_script():
 
 
 def test_spaced_booleans_are_read_as_assignments():
-    from absl import flags
-
-    from vidpred_tf.cli import rewrite_spaced_booleans
-
     flag_values = flags.FlagValues()
     flags.DEFINE_boolean("reverse_input", True, "", flag_values=flag_values)
     flags.DEFINE_string("is_training", "True", "", flag_values=flag_values)
@@ -149,7 +149,6 @@ def test_train_checkpoints_summaries_evaluation_and_test_mode(tmp_path):
     # The parameter count of the model, not the original's 3P+1 (Adam slots counted as trainable).
     config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=3, total_length=6,
                        num_hidden=(8, 8))
-    from vidpred_tf.models.e3d.model import build_model
     assert f"Total number of model parameters: {build_model(config).parameter_count()}" in out
     assert sorted(os.listdir(tmp_path / "ckpt")) == [
         "checkpoint", "model.ckpt-2.data-00000-of-00001", "model.ckpt-2.index",
@@ -248,7 +247,7 @@ class _SGDTask(E3DTask):
 def _applied_gradient(strategy, videos, model_dir):
     config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=3, total_length=6,
                        num_hidden=(8, 8))
-    sampling = SamplingConfig(batch_size=2, total_length=6, input_length=3, img_width=8, patch_size=2)
+    sampling = SamplingConfig(config, 2)
     trainer = Trainer(_SGDTask(config, sampling, 1.0, seed=4),
                       TrainerConfig(model_dir=model_dir, num_steps=1, global_batch_size=4, seed=9,
                                     checkpoint_every=0, log_every=0), strategy)
@@ -272,9 +271,30 @@ def test_two_towers_apply_the_sum_of_their_gradients(tmp_path, mirrored_two_cpus
         np.testing.assert_allclose(g2, g1, rtol=2e-4, atol=1e-5 * max(1.0, float(np.abs(g1).max())))
 
 
-def test_unreadable_npz_and_wrong_total_length_name_the_file_and_flag(tmp_path):
-    from vidpred_tf.data.moving_mnist.e3d_npz import read_e3d_npz
+def test_the_task_splits_each_original_batch_over_the_towers_in_order():
+    """E3DTask.build_inputs: the original batch of batch_size x towers sequences, cut in order into per-tower
+    batches (tower 0 first), as run.py feeds the trainer."""
+    config = E3DConfig(model_name="original_e3d_lstm", img_width=8, patch_size=2, input_length=3, total_length=6,
+                       num_hidden=(8, 8))
+    # sequence k is filled with the value k; two original batches of 2 x 2 sequences
+    videos = np.arange(8, dtype=np.float32)[:, None, None, None, None] * np.ones((1, 6, 8, 8, 1), np.float32)
 
+    def original_batches():
+        return tf.data.Dataset.from_tensor_slices({"images": videos.reshape(2, 4, 6, 8, 8, 1)})
+
+    task = E3DTask(config, SamplingConfig(config, 2), 1e-3, original_batches=original_batches)
+    context = tf.distribute.InputContext(num_input_pipelines=1, input_pipeline_id=0, num_replicas_in_sync=2)
+    served = [batch["images"][:, 0, 0, 0, 0].numpy().tolist() for batch in task.build_inputs(context)]
+    assert served == [[0, 1], [2, 3], [4, 5], [6, 7]]
+    assert task.build_inputs(context).element_spec["images"].shape == (2, 6, 8, 8, 1)
+
+    with pytest.raises(NotImplementedError, match="give Trainer.fit a dataset_fn"):
+        E3DTask(config, SamplingConfig(config, 2), 1e-3).build_inputs(context)
+    with pytest.raises(ValueError, match="sampling config was made for another E3DConfig"):
+        E3DTask(config, SamplingConfig(config.replace(total_length=7), 2), 1e-3)
+
+
+def test_unreadable_npz_and_wrong_total_length_name_the_file_and_flag(tmp_path):
     good = write_fake_mnist_npz(str(tmp_path / "good.npz"), num_sequences=5, input_length=3, output_length=3)
     truncated = tmp_path / "truncated.npz"
     truncated.write_bytes(pathlib.Path(good).read_bytes()[:100])

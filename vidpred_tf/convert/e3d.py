@@ -1,11 +1,14 @@
-"""E3D-LSTM study (kevinstan/video_prediction) checkpoints <-> the port's ``E3DLSTM``.
+"""E3D-LSTM study (kevinstan/video_prediction) TF1 checkpoints <-> the port's ``E3DLSTM`` weights.
 
 The original saves every global variable under its TF1 name (``generator/e3d-lstm/e3d0/conv3d/kernel``...),
 plus hand-written Adam slots ``Variable_*`` and EMA shadows ``*/ExponentialMovingAverage``; the slots are
-skipped, the shadows are loaded instead of the weights with ``--use_ema``. Kernel layouts are the same as
-Keras' (``[kd, kh, kw, in, out]``), so no value is transformed.
+skipped, the shadows are loaded instead of the weights with ``use_ema``. Kernel layouts are the same as
+Keras' (``[kd, kh, kw, in, out]``), so no value is transformed. The names come from
+``E3DLSTM.original_variables()``; reading and writing is the shared :mod:`vidpred_tf.convert.tf1`.
 
-Command line::
+* ``load(model, path, *, use_ema=False)``: an original checkpoint into the model (strict: every name 1:1);
+* ``export(model, path)``: the model as a checkpoint in the original's names (model variables only);
+* ``main(argv)``: the command line (``vidpred convert e3d``)::
 
     python -m vidpred_tf.convert.e3d --checkpoint pretrain/model.ckpt-80000 --model_name original_e3d_lstm \\
         --preset mnist --cell_kernel 2,5,5 --output mm_e3d.weights.h5
@@ -25,9 +28,7 @@ import sys
 import tempfile
 from typing import Optional, Sequence
 
-
-from vidpred_tf.convert.tf1 import (CheckpointMismatchError, LoadReport, load_tf1_checkpoint,
-                                    write_tf1_checkpoint)
+from vidpred_tf.convert.tf1 import CheckpointMismatchError, LoadReport, load_tf1_checkpoint, write_tf1_checkpoint
 from vidpred_tf.fileio import save_keras_weights
 from vidpred_tf.models.e3d.config import L2_FORMS, MODEL_NAMES, RESIDUAL_MODES, E3DConfig
 from vidpred_tf.models.e3d.model import E3DLSTM, build_model
@@ -42,15 +43,18 @@ PRESETS = {
 ORIGINAL_SCOPE = r"^generator/"
 
 
-def load_original_checkpoint(model: E3DLSTM, checkpoint: str, use_ema: bool = False) -> LoadReport:
-    """Assign the model from an original TF1 checkpoint; ``CheckpointMismatchError`` names the first misfit."""
-    return load_tf1_checkpoint(checkpoint, model.tf1_variables(), include=ORIGINAL_SCOPE, use_ema=use_ema)
+def load(model: E3DLSTM, path: str, *, use_ema: bool = False) -> LoadReport:
+    """Assign the model from the original TF1 checkpoint at ``path`` (prefix, ``.index`` or directory); nothing is
+    assigned unless every variable fits: ``CheckpointMismatchError`` names the first misfit. ``use_ema``: the EMA
+    shadows where the checkpoint has them."""
+    return load_tf1_checkpoint(path, model.original_variables(), include=ORIGINAL_SCOPE, use_ema=use_ema)
 
 
-def export_original_checkpoint(model: E3DLSTM, prefix: str) -> str:
-    """Write the model's variables under their original TF1 names (model variables only, no slots/EMA)."""
-    values = {name: variable.numpy() for name, variable in model.tf1_variables().items()}
-    return write_tf1_checkpoint(prefix, values)
+def export(model: E3DLSTM, path: str) -> str:
+    """Write the model's variables under their original TF1 names at prefix ``path`` (model variables only, no
+    optimiser slots or EMA shadows), atomically; returns the prefix."""
+    values = {name: variable.numpy() for name, variable in model.original_variables().items()}
+    return write_tf1_checkpoint(path, values)
 
 
 def _replace_files(staging_dir: str, staging_prefix: str, prefix: str):
@@ -70,7 +74,7 @@ def _replace_files(staging_dir: str, staging_prefix: str, prefix: str):
         os.replace(*index)
 
 
-def save_port_weights(model: E3DLSTM, output: str) -> str:
+def _save_port_weights(model: E3DLSTM, output: str) -> str:
     """``.weights.h5`` (Keras) or a TF2 checkpoint prefix, written atomically."""
     output = os.fspath(output)
     directory = os.path.dirname(os.path.abspath(output))
@@ -84,8 +88,8 @@ def save_port_weights(model: E3DLSTM, output: str) -> str:
     return output
 
 
-def load_port_weights(model: E3DLSTM, path: str) -> None:
-    """Inverse of ``save_port_weights``."""
+def _load_port_weights(model: E3DLSTM, path: str) -> None:
+    """Inverse of ``_save_port_weights``."""
     path = os.fspath(path)
     if path.endswith(".weights.h5"):
         if not os.path.exists(path):
@@ -124,7 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_from_args(args) -> E3DConfig:
+def _config_from_args(args) -> E3DConfig:
     geometry = dict(img_width=64, patch_size=1, input_length=10, total_length=20, img_channel=1)
     if args.preset:
         geometry.update(PRESETS[args.preset])
@@ -147,19 +151,19 @@ def config_from_args(args) -> E3DConfig:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = config_from_args(args)
+        config = _config_from_args(args)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     model = build_model(config)
     try:
         if args.to_tf1:
-            load_port_weights(model, args.checkpoint)
-            export_original_checkpoint(model, args.output)
+            _load_port_weights(model, args.checkpoint)
+            export(model, args.output)
             print(f"wrote original checkpoint {args.output} ({model.parameter_count()} parameters)")
         else:
-            report = load_original_checkpoint(model, args.checkpoint, use_ema=args.use_ema)
-            save_port_weights(model, args.output)
+            report = load(model, args.checkpoint, use_ema=args.use_ema)
+            _save_port_weights(model, args.output)
             print(f"loaded {len(report.loaded)} variables from {report.checkpoint} "
                   f"({len(report.from_ema)} from EMA shadows, {len(report.skipped)} names skipped); "
                   f"wrote {args.output} ({model.parameter_count()} parameters)")

@@ -98,7 +98,8 @@ class EideticLSTMCell(keras.layers.Layer):
         False: ``c' = LN_new_cell(c) + i*g`` (cell of commit 049598e; ``r`` is computed but unused).
       layer_norm: apply the layer norms after the hidden, input and memory convolutions.
       forget_bias: added to the memory forget gate pre-activation.
-      return_new_memory: False (original, Q1): return the input memory; True: return the updated memory.
+      return_new_memory: False (as the original, whose cell hands back the memory it was given, so the global
+        memory never changes): return the input memory; True: return the updated memory.
     """
 
     def __init__(self, filters: int, kernel_size: Sequence[int], conv_ndims: int = 3,
@@ -211,8 +212,9 @@ class EideticLSTMCell(keras.layers.Layer):
         new_hidden = tf.tanh(merged) * tf.sigmoid(output_gate)
         return new_hidden, new_cell, (new_memory if self.return_new_memory else memory)
 
-    def tf1_variables(self) -> dict:
-        """TF1 scope-relative name (``conv3d_1/kernel``, ``hidden/gamma``...) -> variable, in creation order."""
+    def original_variables(self) -> dict:
+        """Original TF1 name relative to the layer's scope (``conv3d_1/kernel``, ``hidden/gamma``...) -> variable, in
+        the original's creation order."""
         table = {}
         convs_before_norm = [(self.conv_hidden, "norm_hidden"), (self.conv_inputs, "norm_inputs")]
         for conv, norm_attr in convs_before_norm:

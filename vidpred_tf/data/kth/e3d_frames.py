@@ -18,9 +18,10 @@ numbers differ by exactly ``seq_length - 1`` (gaps in the numbering break clips)
 ``seq_length - 1`` more frames in the first categories and 2 in jogging/running. Starts are in descending order.
 
 ``KthHandle`` serves ``[B, seq_length, W, W, 1]`` float32 batches as the original ``InputHandle`` (the shared
-``OriginalBatchHandle`` of ``e3d_npz.py``): shuffling the start list in place with Python's ``random`` (training;
-each pass reshuffles the previous order), never serving the last full batch (``pos + B >= total``).
-``read_kth_frames`` (registered as ``"kth_e3d"``) wraps it in a ``tf.data.Dataset`` of such batches.
+``OriginalBatchHandle`` of :mod:`vidpred_tf.data.moving_mnist.e3d_npz`): shuffling the start list in place with
+Python's ``random`` (training; each pass reshuffles the previous order), never serving the last full batch
+(``pos + B >= total``). ``read_kth_frames`` (registered as ``"kth_e3d"``, the name its errors start with) wraps it
+in a ``tf.data.Dataset`` of such batches, ``{"images": ...}`` as the batch contract of :mod:`vidpred_tf.data.batch`.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from PIL import Image
 from vidpred_tf.data.moving_mnist.e3d_npz import OriginalBatchHandle, _split_paths, original_batch_dataset
 from vidpred_tf.data.registry import register_reader
 from vidpred_tf.errors import InputError, MissingInputError
-from vidpred_tf.fileio import write_atomically
 
 CATEGORIES_NON_OVERLAPPING = ("boxing", "handclapping", "handwaving", "walking")
 CATEGORIES_OVERLAPPING = ("jogging", "running")
@@ -46,6 +46,8 @@ CATEGORIES = CATEGORIES_NON_OVERLAPPING + CATEGORIES_OVERLAPPING
 TRAIN_PERSONS = tuple(f"{i:02d}" for i in range(1, 17))
 TEST_PERSONS = tuple(f"{i:02d}" for i in range(17, 26))
 SPLIT_PERSONS = {"train": TRAIN_PERSONS, "test": TEST_PERSONS}
+
+READER = "kth_e3d"
 
 
 def _read_channel0(path: str) -> np.ndarray:
@@ -55,7 +57,7 @@ def _read_channel0(path: str) -> np.ndarray:
         return pixels[:, :, 0]
     if pixels.ndim == 2:
         return pixels
-    raise InputError(f"kth_frames: cannot read frame {path} (array shape {pixels.shape})")
+    raise InputError(f"{READER}: cannot read frame {path} (array shape {pixels.shape})")
 
 
 def load_kth_split(root: str, split: str, image_width: int, seq_length: int, video_order: str = "sorted",
@@ -75,19 +77,19 @@ def load_kth_split(root: str, split: str, image_width: int, seq_length: int, vid
 def _load_split(root: str, split: str, image_width: int, seq_length: int,
                 video_order: str) -> Tuple[np.ndarray, List[int]]:
     if split not in SPLIT_PERSONS:
-        raise ValueError(f"kth_frames: split must be 'train' or 'test'; got {split!r}")
+        raise ValueError(f"{READER}: split must be 'train' or 'test'; got {split!r}")
     if video_order not in ("sorted", "listdir"):
-        raise ValueError(f"kth_frames: video_order must be 'sorted' or 'listdir'; got {video_order!r}")
+        raise ValueError(f"{READER}: video_order must be 'sorted' or 'listdir'; got {video_order!r}")
     root = os.fspath(root)
     if not os.path.isdir(root):
-        raise MissingInputError(f"kth_frames: data root {root} is not a directory")
+        raise MissingInputError(f"{READER}: data root {root} is not a directory")
     persons = SPLIT_PERSONS[split]
     frames, numbers, videos, overlapping = [], [], [], []
     video_id = 0
     for category in CATEGORIES:
         category_dir = os.path.join(root, category)
         if not os.path.isdir(category_dir):
-            raise MissingInputError(f"kth_frames: category folder {category_dir} is missing (a KTH frame root holds "
+            raise MissingInputError(f"{READER}: category folder {category_dir} is missing (a KTH frame root holds "
                                     f"{', '.join(CATEGORIES)})")
         video_dirs = os.listdir(category_dir)
         if video_order == "sorted":
@@ -103,7 +105,7 @@ def _load_split(root: str, split: str, image_width: int, seq_length: int,
                 try:
                     number = int(name[6:10])
                 except ValueError:
-                    raise InputError(f"kth_frames: frame file {os.path.join(video_path, name)} has no frame "
+                    raise InputError(f"{READER}: frame file {os.path.join(video_path, name)} has no frame "
                                      "number at characters 6:10 (expected image_NNNN.*)") from None
                 frames.append(_read_channel0(os.path.join(video_path, name)))
                 numbers.append(number)
@@ -135,7 +137,7 @@ def _load_cached(root: str, split: str, image_width: int, seq_length: int, video
 class KthHandle(OriginalBatchHandle):
     """Batches of clips from ``data`` starting at ``indices``, in the original's order and batching."""
 
-    reader = "kth_e3d"
+    reader = READER
     item_name = "clips"
 
     def __init__(self, data: np.ndarray, indices: Sequence[int], batch_size: int, seq_length: int,
@@ -155,25 +157,7 @@ def kth_handle(root: str, split: str, *, image_width: int, seq_length: int, batc
     return KthHandle(data, starts, batch_size, seq_length, rng)
 
 
-def write_fake_kth(root: str, persons: Sequence[str] = ("01", "17"),
-                   frame_numbers: Sequence[int] = (1, 2, 3, 4, 5, 6, 9, 10, 11, 12, 13),
-                   height: int = 12, width: int = 16, seed: int = 0) -> str:
-    """A KTH-like tree: every category x person gets ``person<NN>_<category>_d1_uncomp/image_%04d.png`` RGB
-    frames (random uint8) numbered ``frame_numbers`` (gaps allowed)."""
-    rng = np.random.RandomState(seed)
-    for category in CATEGORIES:
-        for person in persons:
-            video_dir = os.path.join(root, category, f"person{person}_{category}_d1_uncomp")
-            os.makedirs(video_dir, exist_ok=True)
-            for number in frame_numbers:
-                image = Image.fromarray(rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8), mode="RGB")
-                write_atomically(os.path.join(video_dir, f"image_{number:04d}.png"),
-                                 lambda temp_path, image=image: image.save(temp_path, format="PNG"))
-    return root
-
-
-@register_reader("kth_e3d", description="KTH Actions frame folders, split by person and batched as the e3d "
-                                           "original")
+@register_reader(READER, description="KTH Actions frame folders, split by person and batched as the e3d original")
 def read_kth_frames(paths, *, split: str, image_width: int, seq_length: int, batch_size: int,
                     shuffle: bool = False, seed: Optional[int] = None, epochs: Optional[int] = 1,
                     video_order: str = "sorted") -> tf.data.Dataset:
@@ -192,10 +176,10 @@ def open_kth_frames(paths, *, split: str, image_width: int, seq_length: int, bat
                     video_order: str = "sorted") -> Tuple[KthHandle, Tuple[int, ...]]:
     """``(handle, frame_shape [T, W, W, 1])`` of :func:`read_kth_frames`, the split read and checked:
     ``InputError`` naming the root when it is not a KTH frame tree or gives no batch."""
-    root = _split_paths(paths, max_paths=None, reader="kth_e3d", what="data root")[0]
+    root = _split_paths(paths, max_paths=None, reader=READER, what="data root")[0]
     handle = kth_handle(root, split, image_width=image_width, seq_length=seq_length, batch_size=batch_size,
                         rng=random.Random(seed) if shuffle else None, video_order=video_order)
     if handle.no_batch_left():
-        raise InputError(f"kth_frames {root} ({split}): {handle.total()} clips of {seq_length} frames give no batch "
+        raise InputError(f"{READER} {root} ({split}): {handle.total()} clips of {seq_length} frames give no batch "
                          f"of {batch_size} (the original never serves the last full batch)")
     return handle, (int(seq_length), int(image_width), int(image_width), 1)

@@ -20,19 +20,21 @@ batch of every pass is never served** (``no_batch_left`` is ``position + batch >
 batches of 2 give 3 batches, 6 give 2.
 
 Two comma-separated paths are concatenated. The original added the clip offset to a temporary copy, so the
-second file's clips pointed into the first file's frames (Q12); here the offsets are the frame counts of the
-first file (``fix_multi_path_offset=False`` restores the original indexing).
+second file's clips pointed into the first file's frames, a bug that reads the wrong sequences; here the offsets
+are the frame counts of the first file (``fix_multi_path_offset=False`` restores the original indexing).
 
-``read_e3d_npz`` (registered as ``"moving_mnist_e3d"``) wraps the handle in a ``tf.data.Dataset`` of *batches* (it
-reproduces the original batching, so the batch axis is included): ``{"images": [B, T, H, W, C]}``.
+``read_e3d_npz`` (registered as ``"moving_mnist_e3d"``, the name its errors start with) wraps the handle in a
+``tf.data.Dataset`` of *batches* (it reproduces the original batching, so the batch axis is included):
+``{"images": [B, T, H, W, C]}``, the batch contract of :mod:`vidpred_tf.data.batch`.
 
 The batching protocol itself (``OriginalBatchHandle``) and the handle-to-dataset step (``original_batch_dataset``)
-live here and serve the KTH reader (``kth_frames.py``) too.
+live here and serve the KTH reader (:mod:`vidpred_tf.data.kth.e3d_frames`) too.
 """
 
 from __future__ import annotations
 
 import abc
+import copy
 import os
 import random
 import zipfile
@@ -43,12 +45,13 @@ import tensorflow as tf
 
 from vidpred_tf.data.registry import register_reader
 from vidpred_tf.errors import InputError, MissingInputError
-from vidpred_tf.fileio import write_atomically
 
 PathsArg = Union[str, Sequence[str]]
 
+READER = "moving_mnist_e3d"
 
-def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "moving_mnist_e3d",
+
+def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = READER,
                  what: str = "data path") -> List[str]:
     """The user-expanded paths of a comma-separated string (or a list); at least one, at most ``max_paths``
     (``None``: no limit). ``reader`` and ``what`` name the reader and the path in the errors."""
@@ -66,29 +69,29 @@ def _split_paths(paths: PathsArg, max_paths: Optional[int] = 2, reader: str = "m
 
 def _load_npz(path: str) -> dict:
     if not os.path.exists(path):
-        raise MissingInputError(f"e3d_npz: file {path} not found")
+        raise MissingInputError(f"{READER}: file {path} not found")
     if not zipfile.is_zipfile(path):
-        raise InputError(f"e3d_npz: {path} is not a readable .npz file (not a zip archive of arrays)")
+        raise InputError(f"{READER}: {path} is not a readable .npz file (not a zip archive of arrays)")
     try:
         with np.load(path, allow_pickle=False) as archive:
             data = {key: archive[key] for key in archive.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
-        raise InputError(f"e3d_npz: {path} is not a readable .npz file ({type(err).__name__}: {err})") from err
+        raise InputError(f"{READER}: {path} is not a readable .npz file ({type(err).__name__}: {err})") from err
     for key in ("clips", "dims", "input_raw_data"):
         if key not in data:
-            raise InputError(f"e3d_npz: {path} has no {key!r} array (keys: {sorted(data)})")
+            raise InputError(f"{READER}: {path} has no {key!r} array (keys: {sorted(data)})")
     clips, dims = data["clips"], data["dims"]
     if clips.ndim != 3 or clips.shape[0] != 2 or clips.shape[2] != 2:
-        raise InputError(f"e3d_npz: {path}: 'clips' must be [2, N, 2]; got {clips.shape}")
+        raise InputError(f"{READER}: {path}: 'clips' must be [2, N, 2]; got {clips.shape}")
     if dims.shape not in ((1, 3), (2, 3)):
-        raise InputError(f"e3d_npz: {path}: 'dims' must be [1, 3] or [2, 3]; got {dims.shape}")
+        raise InputError(f"{READER}: {path}: 'dims' must be [1, 3] or [2, 3]; got {dims.shape}")
     if dims.shape == (2, 3) and "output_raw_data" not in data:
-        raise InputError(f"e3d_npz: {path}: 'dims' is [2, 3] but there is no 'output_raw_data'")
+        raise InputError(f"{READER}: {path}: 'dims' is [2, 3] but there is no 'output_raw_data'")
     sources = [("input_raw_data", 0)] + ([("output_raw_data", 1)] if dims.shape == (2, 3) else [])
     for key, row in sources:
         raw = data[key]
         if raw.ndim != 4 or tuple(int(d) for d in dims[row]) != tuple(raw.shape[1:]):
-            raise InputError(f"e3d_npz: {path}: 'dims'[{row}] says frames of (C, H, W) = "
+            raise InputError(f"{READER}: {path}: 'dims'[{row}] says frames of (C, H, W) = "
                              f"{tuple(int(d) for d in dims[row])} but {key!r} has shape {tuple(raw.shape)}")
     for part in (0, 1):
         raw = data[sources[-1][0] if part == 1 else "input_raw_data"]
@@ -96,7 +99,7 @@ def _load_npz(path: str) -> dict:
         bad = np.flatnonzero((starts < 0) | (counts < 0) | (starts + counts > raw.shape[0]))
         if bad.size:
             k = int(bad[0])
-            raise InputError(f"e3d_npz: {path}: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
+            raise InputError(f"{READER}: {path}: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
                              f"{int(starts[k])}..{int(starts[k] + counts[k])} but the data has {raw.shape[0]} frames "
                              f"({bad.size} clip(s) point past the data)")
     return data
@@ -170,6 +173,14 @@ class OriginalBatchHandle(abc.ABC):
     def __iter__(self):
         return self.batches(do_shuffle=False)
 
+    def independent_copy(self, seed: Optional[int]) -> "OriginalBatchHandle":
+        """A copy at the start of a pass with its own item order and ``random.Random(seed)``: every dataset made
+        from such a copy serves the same sequence of batches, whatever this handle or other copies served."""
+        handle = copy.copy(self)
+        handle.indices = copy.copy(self.indices)
+        handle.rng, handle.position = random.Random(seed), 0
+        return handle
+
 
 def original_batch_dataset(handle: OriginalBatchHandle, frame_shape: Tuple[int, ...], *, shuffle: bool,
                            epochs: Optional[int]) -> tf.data.Dataset:
@@ -190,7 +201,7 @@ def original_batch_dataset(handle: OriginalBatchHandle, frame_shape: Tuple[int, 
 class MnistNpzHandle(OriginalBatchHandle):
     """Batches of one split, in the original's order; see the module docstring."""
 
-    reader = "moving_mnist_e3d"
+    reader = READER
     item_name = "sequences"
 
     def __init__(self, paths: PathsArg, batch_size: int, rng: Optional[random.Random] = None,
@@ -224,7 +235,7 @@ class MnistNpzHandle(OriginalBatchHandle):
         return np.arange(self.data["clips"].shape[1], dtype=np.int32)
 
     def _describe(self) -> str:
-        return f"e3d_npz {self.paths}"
+        return f"{READER} {self.paths}"
 
     def _part(self, part: int, raw: np.ndarray, dims, indices) -> np.ndarray:
         clips = self.data["clips"][part]
@@ -235,8 +246,8 @@ class MnistNpzHandle(OriginalBatchHandle):
             start, count = int(clips[k, 0]), int(clips[k, 1])
             frames = raw[start:start + count]
             if frames.shape[0] != count:
-                raise InputError(f"e3d_npz {self.paths}: clip {k} ({'input' if part == 0 else 'output'} part) reads frames "
-                                 f"{start}..{start + count} but the data has {raw.shape[0]} frames")
+                raise InputError(f"{READER} {self.paths}: clip {k} ({'input' if part == 0 else 'output'} part) reads "
+                                 f"frames {start}..{start + count} but the data has {raw.shape[0]} frames")
             out[row, :count] = np.transpose(frames, (0, 2, 3, 1))
         return out
 
@@ -251,31 +262,8 @@ class MnistNpzHandle(OriginalBatchHandle):
         return np.concatenate([inputs, outputs], axis=1)
 
 
-def write_fake_mnist_npz(path: str, num_sequences: int = 7, input_length: int = 3, output_length: int = 3,
-                         height: int = 8, width: int = 8, channels: int = 1, seed: int = 0) -> str:
-    """A small file in the original layout: sequence k has its input frames then its output frames stored
-    consecutively (``clips[0, k] = (k*T, Tin)``, ``clips[1, k] = (k*T + Tin, Tout)``), values uniform in [0, 1)."""
-    rng = np.random.RandomState(seed)
-    length = input_length + output_length
-    frames = rng.random_sample((num_sequences * length, channels, height, width)).astype(np.float32)
-    starts = np.arange(num_sequences, dtype=np.int32) * length
-    clips = np.zeros((2, num_sequences, 2), np.int32)
-    clips[0, :, 0], clips[0, :, 1] = starts, input_length
-    clips[1, :, 0], clips[1, :, 1] = starts + input_length, output_length
-    dims = np.array([[channels, height, width]], np.int32)
-
-    def write(temp_path: str) -> None:
-        # Through a stream: np.savez would append ".npz" to a file name that does not end with it.
-        with open(temp_path, "wb") as stream:
-            np.savez(stream, clips=clips, dims=dims, input_raw_data=frames)
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    write_atomically(path, write)
-    return path
-
-
-@register_reader("moving_mnist_e3d", description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data), "
-                                        "batched as the e3d original")
+@register_reader(READER, description="Moving MNIST .npz of the PredRNN family (clips/dims/input_raw_data), batched "
+                                     "as the e3d original")
 def read_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] = None, shuffle: bool = False,
                  seed: Optional[int] = None, epochs: Optional[int] = 1,
                  fix_multi_path_offset: bool = True) -> tf.data.Dataset:
@@ -299,10 +287,10 @@ def open_e3d_npz(paths: PathsArg, *, batch_size: int, seq_length: Optional[int] 
                             fix_multi_path_offset=fix_multi_path_offset)
     first = handle.get_batch() if not handle.no_batch_left() else None
     if first is None:
-        raise InputError(f"e3d_npz {handle.paths}: {handle.total()} sequences give no batch of {batch_size} "
+        raise InputError(f"{READER} {handle.paths}: {handle.total()} sequences give no batch of {batch_size} "
                          "(the original never serves the last full batch)")
     frame_shape = tuple(int(d) for d in first.shape[1:])
     if seq_length is not None and frame_shape[0] != int(seq_length):
-        raise InputError(f"e3d_npz {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
+        raise InputError(f"{READER} {handle.paths}: sequences have {frame_shape[0]} frames (input + output clips) "
                          f"but seq_length / --total_length is {seq_length}")
     return handle, frame_shape

@@ -29,9 +29,7 @@ RESIDUAL_MODES = ("none", "add_layer2_and_decoder", "add_all", "concat_all")
 #   half_sum_sq: tf.nn.l2_loss(d) = sum(d^2) / 2;  sum_sq: sum(d^2);  norm: sqrt(sum(d^2))
 L2_FORMS = ("half_sum_sq", "sum_sq", "norm")
 
-# When the decoder is frozen: "if_pretrained" (trainable unless --pretrained_model is set), "never".
-_FREEZE_RULES = ("if_pretrained", "never")
-
+# decoder_freeze, when the decoder is frozen: "if_pretrained" (trainable unless --pretrained_model is set), "never".
 MODEL_DEFAULTS: Mapping[str, Mapping[str, Any]] = {
     "e3d_lstm": dict(cell_dims=2, cell_kernel=(5, 5), eidetic_attention=False, residual_mode="none",
                      l2_form="half_sum_sq", decoder_freeze="if_pretrained"),

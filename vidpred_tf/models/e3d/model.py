@@ -7,11 +7,13 @@ original's test mode).
 
 Unrolling (per step t = 0..T-2, window K = 2): the input window is ``[x_{t-1}, x_t]`` (``x_{-1} = 0``); each
 layer l updates ``(h_l, c_l)`` from its input, its cell history (all of its previous cell states, for the
-attention) and the shared global memory (zeros with the last layer's width, never updated: Q1); the decoder,
-a Conv3D with kernel and stride [2, 1, 1], folds the window of its input into one frame.
+attention) and the shared global memory (zeros with the last layer's width, never updated, because the
+original's cell returns the memory it was given instead of the new one); the decoder, a Conv3D with kernel and
+stride [2, 1, 1], folds the window of its input into one frame.
 
 Sub-layers carry the TF1 names (``3Denc/conv3d``, ``e3d<l>/...``, decoder ``conv3d``), and
-``tf1_variables()`` lists them under their full original names for the checkpoint converter.
+``original_variables()`` lists them under their full original names for the checkpoint converter
+(:mod:`vidpred_tf.convert.e3d`).
 """
 
 from __future__ import annotations
@@ -180,7 +182,7 @@ class E3DLSTM(keras.Model):
 
     # Variables ----------------------------------------------------------------------------------------------
 
-    def tf1_variables(self, prefix: str = TF1_PREFIX) -> Dict[str, keras.Variable]:
+    def original_variables(self, prefix: str = TF1_PREFIX) -> Dict[str, keras.Variable]:
         """Original TF1 name -> variable, for every model variable, in the original creation order."""
         if not self.built:
             self.build()
@@ -189,7 +191,7 @@ class E3DLSTM(keras.Model):
             table[f"{prefix}3Denc/conv3d/kernel"] = self.encoder.conv.kernel
             table[f"{prefix}3Denc/conv3d/bias"] = self.encoder.conv.bias
         for layer in self.cells:
-            for name, variable in layer.tf1_variables().items():
+            for name, variable in layer.original_variables().items():
                 table[f"{prefix}{layer.name}/{name}"] = variable
         table[f"{prefix}conv3d/kernel"] = self.decoder.kernel
         table[f"{prefix}conv3d/bias"] = self.decoder.bias
@@ -197,7 +199,7 @@ class E3DLSTM(keras.Model):
 
     def parameter_count(self, trainable_only: bool = False) -> int:
         """Number of scalars in the model variables (the original's P, not its 3P+1 printout)."""
-        variables = self.tf1_variables().values()
+        variables = self.original_variables().values()
         return int(sum(np.prod(v.shape) for v in variables if v.trainable or not trainable_only))
 
     def decoder_parameter_fraction(self) -> float:

@@ -10,6 +10,7 @@ TensorFlow ops (for ``tf.data`` pipelines and ``tf.function``).
 from __future__ import annotations
 
 import numpy as np
+import tensorflow as tf
 
 
 def _check_rank5(array, name: str):
@@ -47,8 +48,6 @@ def reshape_patch_back(patches, patch_size: int) -> np.ndarray:
 
 def reshape_patch_tensor(images, patch_size: int):
     """``reshape_patch`` with TensorFlow ops, for use inside ``tf.data`` / ``tf.function`` (same channel order)."""
-    import tensorflow as tf
-
     p = int(patch_size)
     shape = tf.shape(images)
     height, width, channels = images.shape[2], images.shape[3], images.shape[4]
@@ -63,8 +62,6 @@ def reshape_patch_tensor(images, patch_size: int):
 
 def reshape_patch_back_tensor(patches, patch_size: int):
     """``reshape_patch_back`` with TensorFlow ops."""
-    import tensorflow as tf
-
     p = int(patch_size)
     shape = tf.shape(patches)
     depth = patches.shape[4]

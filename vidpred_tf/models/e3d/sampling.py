@@ -11,6 +11,9 @@ Once per training iteration ``itr`` (from 1), before the step:
 With ``scheduled_sampling=False`` eta is 0, the mask all zeros, and no random number is drawn. The draws come
 from ``rng`` (a ``np.random.RandomState``) or, when it is None, from NumPy's global state, as in the original
 (so ``np.random.seed(s)`` reproduces its masks). The original feeds the same mask to every tower.
+
+The geometry of the mask is the model's (``E3DConfig.mask_shape``), its batch the per-tower ``--batch_size``:
+``SamplingConfig`` holds both beside the schedule.
 """
 
 from __future__ import annotations
@@ -20,32 +23,39 @@ from typing import Optional, Tuple
 
 import numpy as np
 
+from vidpred_tf.models.e3d.config import E3DConfig
+
+# run.py's flags of the schedule: the fields of SamplingConfig after the model's config and the batch size.
+SCHEDULE_FLAGS = ("scheduled_sampling", "sampling_stop_iter", "sampling_start_value", "sampling_changing_rate")
+
 
 @dataclasses.dataclass(frozen=True)
 class SamplingConfig:
-    """The run.py flags that drive scheduled sampling and the mask geometry."""
+    """Scheduled sampling of one model: its ``E3DConfig`` (the mask's geometry), the per-tower ``batch_size`` (the
+    mask's batch) and run.py's four schedule flags (same names and defaults)."""
 
-    batch_size: int = 8
-    total_length: int = 20
-    input_length: int = 10
-    img_width: int = 64
-    patch_size: int = 1
-    img_channel: int = 1
+    e3d_config: E3DConfig
+    batch_size: int
     scheduled_sampling: bool = True
     sampling_stop_iter: int = 50000
     sampling_start_value: float = 1.0
     sampling_changing_rate: float = 0.00002
 
+    def __post_init__(self):
+        if int(self.batch_size) <= 0:
+            raise ValueError(f"batch_size must be positive; got {self.batch_size}")
+
     @property
     def mask_shape(self) -> Tuple[int, int, int, int, int]:
-        w = self.img_width // self.patch_size
-        return (self.batch_size, self.total_length - self.input_length - 1, w, w,
-                self.patch_size ** 2 * self.img_channel)
+        """``[batch_size, T - Tin - 1, w, w, C0]``."""
+        return self.e3d_config.mask_shape(self.batch_size)
 
     @classmethod
-    def from_flags(cls, flags) -> "SamplingConfig":
-        """From an absl FLAGS object (or namespace) with run.py's flag names."""
-        return cls(**{f.name: getattr(flags, f.name) for f in dataclasses.fields(cls) if hasattr(flags, f.name)})
+    def from_flags(cls, flags, e3d_config: E3DConfig, batch_size: int) -> "SamplingConfig":
+        """With the schedule flags of an absl FLAGS object (or namespace) with run.py's names; those it lacks keep
+        their defaults."""
+        schedule = {name: getattr(flags, name) for name in SCHEDULE_FLAGS if hasattr(flags, name)}
+        return cls(e3d_config, batch_size, **schedule)
 
 
 def schedule_sampling(eta: float, itr: int, config: SamplingConfig,
@@ -63,8 +73,3 @@ def schedule_sampling(eta: float, itr: int, config: SamplingConfig,
     feed_truth = draws < eta
     mask = np.broadcast_to(feed_truth[:, :, None, None, None], shape).astype(np.float32)
     return eta, mask
-
-
-def zero_mask(config: SamplingConfig) -> np.ndarray:
-    """The all-zero mask of the original's test mode (always feed the prediction)."""
-    return np.zeros(config.mask_shape, np.float32)

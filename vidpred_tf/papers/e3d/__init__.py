@@ -1,6 +1,7 @@
-"""The E3D-LSTM study (kevinstan/video_prediction, "Mental Simulation"): its ``run.py`` workflow (training, test
-mode, the original's evaluation), the ``vidpred predict`` adapter and the golden checks. The networks, losses and
-the Task are in :mod:`vidpred_tf.models.e3d`."""
+"""The E3D-LSTM study (kevinstan/video_prediction, "Mental Simulation"): its ``run.py`` command (``run``: the flags
+and ``main``; ``workflow``: training, test mode), the original's evaluation protocol (``evaluation``), the
+``vidpred predict`` adapter (``predictor``) and the golden checks (``golden``). The networks, losses and the Task
+are in :mod:`vidpred_tf.models.e3d`, the checkpoint converter in :mod:`vidpred_tf.convert.e3d`."""
 
 from vidpred_tf.papers import Paper
 

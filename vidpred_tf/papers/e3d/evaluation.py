@@ -27,6 +27,7 @@ from typing import Callable, Iterable, List, Optional
 
 import cv2
 import numpy as np
+import tensorflow as tf
 from skimage.metrics import structural_similarity
 
 from vidpred_tf.fileio import write_atomically
@@ -175,10 +176,9 @@ def evaluate(predict: Callable[[np.ndarray], np.ndarray], batches: Iterable[np.n
                             num_batches=num_batches, lines=lines, files=files)
 
 
-def model_predict_fn(model, config, batch_size: Optional[int] = None) -> Callable[[np.ndarray], np.ndarray]:
-    """A ``predict`` for ``evaluate`` from an ``E3DLSTM``: test mode (no mask), returns the last T-Tin frames."""
-    import tensorflow as tf
-
+def model_predict_fn(model, config) -> Callable[[np.ndarray], np.ndarray]:
+    """A ``predict`` for ``evaluate`` from an ``E3DLSTM`` of ``config``: test mode (no mask), returns the last
+    T-Tin frames."""
     @tf.function(reduce_retracing=True)
     def run(images):
         return model(images, None, training=False)[:, -config.output_length:]

@@ -31,9 +31,24 @@ import re
 import tempfile
 from typing import List
 
+import cv2
+import keras
 import numpy as np
+import tensorflow as tf
+from skimage.metrics import structural_similarity
 
+from vidpred_tf.convert import e3d as converter
+from vidpred_tf.convert.tf1 import DEFAULT_SKIP, CheckpointMismatchError
+from vidpred_tf.data.kth.e3d_frames import KthHandle, load_kth_split
+from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
 from vidpred_tf.golden.common import GoldenCase, Layout, find_layout_cases
+from vidpred_tf.models.e3d.config import E3DConfig
+from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
+from vidpred_tf.models.e3d.model import build_model, output_frames
+from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back
+from vidpred_tf.models.e3d.sampling import SCHEDULE_FLAGS, SamplingConfig, schedule_sampling
+from vidpred_tf.papers.e3d.evaluation import SSIM_DATA_RANGE, batch_psnr, evaluate
+from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
 
 GRADIENT_TOL = 1e-4
 ADAM_TOL = 1e-4  # relative to lr, plus float32 rounding of the weight
@@ -76,8 +91,6 @@ def check_case(case, report) -> None:
 # Model cases ------------------------------------------------------------------------------------------------
 
 def _config_from_case(meta: dict):
-    from vidpred_tf.models.e3d.config import E3DConfig
-
     return E3DConfig(model_name=meta["model_name"], img_width=int(meta["img_width"]),
                      img_channel=int(meta["img_channel"]), patch_size=int(meta["patch_size"]),
                      input_length=int(meta["input_length"]), total_length=int(meta["total_length"]),
@@ -97,10 +110,6 @@ def checkpoint_file_variables(prefix: str, model_variables: dict):
     The original's own Saver also writes optimiser slots, step counters and EMA shadows (the converter's
     ``DEFAULT_SKIP``); those are counted apart. Every other entry must be a model variable of the same shape
     and every model variable must be there. Returns ``(passed, detail)``."""
-    import tensorflow as tf
-
-    from vidpred_tf.convert.tf1 import DEFAULT_SKIP
-
     skip = [re.compile(p) for p in DEFAULT_SKIP]
     in_file = dict((name, tuple(shape)) for name, shape in tf.train.list_variables(prefix))
     ignored = sorted(n for n in in_file if any(p.search(n) for p in skip))
@@ -125,20 +134,12 @@ def checkpoint_file_variables(prefix: str, model_variables: dict):
 
 
 def check_model_case(case: GoldenCase, report) -> None:
-    import tensorflow as tf
-
-    from vidpred_tf.convert.e3d import load_original_checkpoint
-    from vidpred_tf.convert.tf1 import CheckpointMismatchError
-    from vidpred_tf.models.e3d.losses import e3d_losses, logged_losses
-    from vidpred_tf.models.e3d.model import build_model, output_frames
-    from vidpred_tf.models.e3d.preprocess import reshape_patch_back
-
     meta = json.loads(case.file("config.json").read_text())
     golden = np.load(case.file("golden.npz"))
     config = _config_from_case(meta)
     batch_size = int(meta["batch_size"])
     model = build_model(config)
-    variables = model.tf1_variables()
+    variables = model.original_variables()
 
     expected_vars = [(name, tuple(shape)) for name, shape in meta.get("model_variables", [])]
     ported_vars = [(name, tuple(v.shape)) for name, v in variables.items()]
@@ -148,7 +149,7 @@ def check_model_case(case: GoldenCase, report) -> None:
     prefix = checkpoint_prefix(case)
     passed, detail = checkpoint_file_variables(prefix, variables)
     try:
-        load_original_checkpoint(model, prefix)
+        converter.load(model, prefix)
     except CheckpointMismatchError as err:
         report.failure("checkpoint file holds exactly the model's variables and loads 1:1 through the converter",
                        f"{detail}; converter: {err}")
@@ -237,11 +238,6 @@ def _check_gradients(grad_values: dict, golden, report) -> None:
 
 def _check_adam(trainable: List[str], variables: dict, grad_values: dict, golden, lr: float, report,
                 after_step_loss=None) -> None:
-    import keras
-    import tensorflow as tf
-
-    from vidpred_tf.training.optimizers import AdamEpsInsideSqrt
-
     weights = {name: variables[name].numpy() for name in trainable}
     reference = {name: (weights[name].astype(np.float64)
                         - lr * grad_values[name] / np.sqrt(np.square(grad_values[name].astype(np.float64)) + 1e-8))
@@ -286,23 +282,33 @@ def _check_adam(trainable: List[str], variables: dict, grad_values: dict, golden
 
 # Misc case --------------------------------------------------------------------------------------------------
 
-def _sampling_config_from_argv(argv):
-    from vidpred_tf.models.e3d.sampling import SamplingConfig
+# The run.py flags of a recorded schedule (``ss_argv``): the mask geometry is E3DConfig's, the rest SamplingConfig's.
+_GEOMETRY_FLAGS = ("total_length", "input_length", "img_width", "patch_size", "img_channel")
 
-    fields = {f.name: f for f in dataclasses.fields(SamplingConfig)}
-    kwargs = {}
+
+def _sampling_config_from_argv(argv) -> SamplingConfig:
+    """The ``SamplingConfig`` of the recorded run.py flags ``--name=value``: geometry, batch size and schedule."""
+    defaults = {f.name: f.default for f in dataclasses.fields(SamplingConfig)}
+    geometry, schedule, batch_size = {}, {}, None
     for item in argv:
         key, _, value = str(item).lstrip("-").partition("=")
-        if key not in fields:
-            raise ValueError(f"ss_argv: unknown flag {key!r}")
-        default = fields[key].default
-        if isinstance(default, bool):
-            kwargs[key] = value.lower() in ("true", "1")
-        elif isinstance(default, int):
-            kwargs[key] = int(value)
+        if key in _GEOMETRY_FLAGS:
+            geometry[key] = int(value)
+        elif key == "batch_size":
+            batch_size = int(value)
+        elif key in SCHEDULE_FLAGS:
+            default = defaults[key]
+            if isinstance(default, bool):
+                schedule[key] = value.lower() in ("true", "1")
+            elif isinstance(default, int):
+                schedule[key] = int(value)
+            else:
+                schedule[key] = float(value)
         else:
-            kwargs[key] = float(value)
-    return SamplingConfig(**kwargs)
+            raise ValueError(f"ss_argv: unknown flag {key!r}")
+    if batch_size is None:
+        raise ValueError("ss_argv: no --batch_size")
+    return SamplingConfig(E3DConfig(**geometry), batch_size, **schedule)
 
 
 def _number(line: str):
@@ -311,15 +317,6 @@ def _number(line: str):
 
 
 def check_misc_case(case: pathlib.Path, report) -> None:
-    import cv2
-    from skimage.metrics import structural_similarity
-
-    from vidpred_tf.data.moving_mnist.e3d_npz import MnistNpzHandle
-    from vidpred_tf.data.kth.e3d_frames import KthHandle, load_kth_split
-    from vidpred_tf.papers.e3d.evaluation import SSIM_DATA_RANGE, batch_psnr, evaluate
-    from vidpred_tf.models.e3d.preprocess import reshape_patch, reshape_patch_back
-    from vidpred_tf.models.e3d.sampling import schedule_sampling
-
     golden = np.load(case / "misc_golden.npz")
 
     patch_size = int(golden["patch_size"])

@@ -1,11 +1,12 @@
 """``vidpred predict`` adapter of the E3D-LSTM study's five models: checkpoints with a ``vidpred_model.json`` of
-paper "e3d" (written by ``scripts/e3d/run.py`` into ``--save_dir`` and by ``vidpred demo --model e3d_lstm``; put
-one beside a converted ``.weights.h5`` with :func:`write_e3d_manifest`)."""
+paper "e3d" (written into ``--save_dir`` by run.py's training, :mod:`vidpred_tf.papers.e3d.workflow`, and by
+``vidpred demo --model e3d_lstm``; put one beside a converted ``.weights.h5`` with :func:`write_e3d_manifest`)."""
 
 from __future__ import annotations
 
 import dataclasses
 import pathlib
+
 import numpy as np
 
 from vidpred_tf.errors import InputError
