@@ -5,11 +5,11 @@ The absl scripts run in one process per script (tests/bad_input_driver.py, each 
 ``vidpred_tf.cli.run``), plus one plain ``python scripts/e3d/run.py``; ``vidpred predict`` runs in-process.
 """
 
+import copy
 import json
 import os
 import pathlib
 import pickle
-import copy
 import shutil
 import subprocess
 import sys
@@ -87,7 +87,6 @@ def test_user_error_messages_and_the_handler(capsys):
 
 def test_checkpoint_misfits_are_named_in_one_line(tmp_path):
     import keras
-    import tensorflow as tf
 
     from vidpred_tf.checkpoint_check import check_model_checkpoint
     from vidpred_tf.training.checkpoint import model_checkpoint

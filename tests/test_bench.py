@@ -1,6 +1,6 @@
 """scripts/bench_e3d.py, scripts/bench_baseline.py and scripts/bench_mspred.py at tiny settings: the JSON they print
-is complete and self-consistent (rates against times and batch sizes, the XLA ratio against the two results). No timing is
-asserted: speed lives in the benchmarks themselves."""
+is complete and self-consistent (rates against times and batch sizes, the XLA ratio against the two results). No
+timing is asserted: speed lives in the benchmarks themselves."""
 
 import json
 import math

@@ -7,8 +7,8 @@ import sys
 import numpy as np
 import pytest
 
-from vidpred_tf.data.moving_mnist import digits as mnist_digits
 from vidpred_tf.data import registry, tfrecord
+from vidpred_tf.data.moving_mnist import digits as mnist_digits
 from vidpred_tf.data.moving_mnist import generate as moving_mnist
 
 SMALL = moving_mnist.MovingMNISTConfig(num_digits=2, seq_length=12)

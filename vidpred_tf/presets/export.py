@@ -280,7 +280,6 @@ def export_preset(checkpoint, *, name: str, version: str, description: str, flag
 
 # -------------------------------------------------------------------------------------------- command line
 def build_parser():
-
     parser = Parser("python -m vidpred_tf.presets.export", "make a preset folder (vidpred --checkpoint "
                     "preset:NAME) from a checkpoint", epilog=__doc__.split("\n\n", 2)[-1])
     parser.add_argument("--checkpoint", required=True, help="checkpoint directory, prefix, .weights.h5 or preset:NAME")
@@ -306,7 +305,6 @@ def build_parser():
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-
     prog = "python -m vidpred_tf.presets.export"
     args = build_parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     if args.metrics_json is None and not args.no_metrics:

@@ -113,15 +113,13 @@ def make_task(model: str, *, image_size: int, context_frames: int, seq_length: i
                              loss="l1" if model == "dna" else "l2"), described
     if model == "e3d_lstm":
         if init_from:
-
             raise InputError(f"--init_from={init_from}: the demo's e3d_lstm trains from scratch; pass "
                              f"--init_from=''")
         config = E3DConfig(model_name="e3d_lstm", img_width=image_size, patch_size=4, input_length=context_frames,
                            total_length=seq_length, num_hidden=(64,))
         # A few minutes are far too short for the original's 50,000-iteration schedule: always feed the
         # model its own predictions, as at test time.
-        sampling = SamplingConfig(batch_size=per_replica_batch, total_length=seq_length, input_length=context_frames,
-                                  img_width=image_size, patch_size=4, scheduled_sampling=False)
+        sampling = SamplingConfig(config, per_replica_batch, scheduled_sampling=False)
         return E3DTask(config, sampling, learning_rate, seed=seed), None
     raise ValueError(f"--model={model!r}: choose dna, convlstm or e3d_lstm")
 
