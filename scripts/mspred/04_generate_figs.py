@@ -10,7 +10,12 @@ import sys
 if __name__ == "__main__":
     # Runs from a source checkout without installing the package.
     sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from vidpred_tf import cli
-    from vidpred_tf.papers.mspred.scripts.generate_figs import main
+    from absl import flags
 
-    cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1
+    from vidpred_tf import cli
+    from vidpred_tf.papers.mspred.scripts import generate_figs as script
+
+    # --help shows the script's own text and flags, as when they were written in this file.
+    __doc__ = script.__doc__
+    flags.adopt_module_key_flags(script)
+    cli.run(script.main)  # one-line errors: bad input and usage exit 2, training faults 1
