@@ -1,4 +1,4 @@
-"""MSPred ``04_process_metrics.py``: ``processed_<file>`` summaries of the metrics of an evaluated checkpoint.
+r"""MSPred ``04_process_metrics.py``: ``processed_<file>`` summaries of the metrics of an evaluated checkpoint.
 
     python scripts/mspred/04_process_metrics.py -d experiments/TestExp/exp_kth/ \
         --checkpoint_name checkpoint_epoch_final.pth

@@ -1,4 +1,4 @@
-"""MSPred 02_train.py: train the model of an experiment on the shared trainer.
+r"""MSPred 02_train.py: train the model of an experiment on the shared trainer.
 
     python scripts/mspred/02_train.py -d experiments/TestExp/exp_mmnist/
     python scripts/mspred/02_train.py -d experiments/TestExp/exp_mmnist/ --checkpoint checkpoint_last_saved.pth \
