@@ -44,11 +44,9 @@ flags.DEFINE_integer("latent_hidden_dim", None, "LSTM_Prior/LSTM_Posterior hidde
 FLAGS = flags.FLAGS
 
 
-def experiment_params() -> dict:
-    """The config's parameters with the flags' overrides applied."""
-    from vidpred_tf.papers.mspred.experiment import load_config
-
-    params = copy.deepcopy(load_config(FLAGS.config))
+def experiment_params(config: dict) -> dict:
+    """A copy of the shipped config's parameters with the flags' overrides applied."""
+    params = copy.deepcopy(config)
     model, training = params["model"], params["training"]
     if FLAGS.model_type:
         model["model_type"] = FLAGS.model_type
@@ -70,64 +68,53 @@ def experiment_params() -> dict:
     return params
 
 
-def synthetic_batch(params: dict, global_batch: int, seed: int) -> dict:
-    """Frames, both heat-map levels and KTH class ids of the config's dataset, for ``global_batch`` sequences."""
-    from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
-    from vidpred_tf.papers.mspred.experiment import sequence_length
-
-    dataset = params["dataset"]
-    size = dataset["img_size"]
-    height, width = (size, size) if isinstance(size, int) else size
-    channels = 3 if dataset["dataset_name"] == "synpick" else int(dataset["num_channels"])
-    frames_count = sequence_length(params)
+def synthetic_batch(sequence_shape, hmap_channels, global_batch: int, seed: int) -> dict:
+    """Random frames ``images`` of ``sequence_shape`` (T, H, W, C), both heat-map levels (``hmap_channels``) and KTH
+    class ids, for ``global_batch`` sequences."""
+    frames_count, height, width, _ = sequence_shape
     rng = np.random.default_rng(seed)
-    batch = {"frames": rng.random((global_batch, frames_count, height, width, channels), np.float32)}
-    for level, channels_h in enumerate(N_HMAP_CHANNELS[dataset["dataset_name"]], start=1):
+    batch = {"images": rng.random((global_batch,) + tuple(sequence_shape), np.float32)}
+    for level, channels_h in enumerate(hmap_channels, start=1):
         batch[f"heatmap_{level}"] = rng.random((global_batch, frames_count, height, width, channels_h),
                                                np.float32)
     batch["class_id"] = rng.integers(0, 6, size=global_batch).astype(np.int32)
     return batch
 
 
-def _class_weights(params: dict):
-    if "weighted_kpoint_loss" not in params["loss"]["reconst_losses"]:
-        return None
-    from vidpred_tf.data.kth.mspred_keypoints import heatmap_weights
-    from vidpred_tf.papers.mspred.data import KTH_CLASSES
-
-    table = heatmap_weights(w_easy=params["loss"]["w_easy_kpts"])
-    return np.asarray([table[name] for name in KTH_CLASSES], np.float32)
-
-
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.models.mspred import params as mspred_params  # noqa: PLC0415
+    from vidpred_tf.models.mspred.build import parameter_count  # noqa: PLC0415
+    from vidpred_tf.models.mspred.task import MSPredTask  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import load_config  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.training import kth_class_weights  # noqa: PLC0415
+
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
     try:
         bench_common.check_output_path(FLAGS.output)
     except ValueError as err:
         raise app.UsageError(str(err)) from err
-    params = experiment_params()
-    from vidpred_tf.models.mspred.build import parameter_count
-    from vidpred_tf.papers.mspred.experiment import hierarchical_num_preds, sequence_length
-    from vidpred_tf.models.mspred.task import MSPredTask
-
+    params = experiment_params(load_config(FLAGS.config))
     strategy = bench_common.make_strategy_from_flags()
     global_batch = params["training"]["batch_size"] * strategy.num_replicas_in_sync
-    batch = synthetic_batch(params, global_batch, FLAGS.seed)
-    weights = _class_weights(params)
+    batch = synthetic_batch((mspred_params.sequence_length(params),) + mspred_params.frame_shape(params),
+                            mspred_params.n_hmap_channels(params["dataset"]["dataset_name"]), global_batch, FLAGS.seed)
+    weights = kth_class_weights(params["loss"])
     model = params["model"]
     describe = {
         "config": FLAGS.config, "model_type": model["model_type"], "enc_dec_type": model["enc_dec_type"],
         "num_filters": model["enc_dec"]["num_filters"], "hidden_dim": model["HierarchLSTM"]["hidden_dim"],
         "periods": model["HierarchLSTM"]["periods"], "context": params["training"]["context"],
-        "num_preds": hierarchical_num_preds(params), "sequence_length": sequence_length(params),
-        "frame_shape": list(batch["frames"].shape[2:]), "batch_size_per_replica": params["training"]["batch_size"],
+        "num_preds": mspred_params.hierarchical_num_preds(params),
+        "sequence_length": mspred_params.sequence_length(params),
+        "frame_shape": list(batch["images"].shape[2:]), "batch_size_per_replica": params["training"]["batch_size"],
     }
     variants = [bench_common.Variant(
         name=f"{FLAGS.config}/{model['model_type']}/jit_{'on' if jit else 'off'}",
         make_task=lambda: MSPredTask(params, class_weights=weights),
-        global_batch_size=global_batch, jit_compile=jit, images=batch["frames"], batch_arrays=batch,
+        global_batch_size=global_batch, jit_compile=jit, images=batch["images"], batch_arrays=batch,
         describe=describe, parameter_count=parameter_count)
         for jit in bench_common.jit_settings(FLAGS.jit_compile)]
     report = {

@@ -7,10 +7,18 @@
 import os
 import sys
 
-if __name__ == "__main__":
-    # Runs from a source checkout without installing the package.
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    from vidpred_tf import cli
-    from vidpred_tf.papers.mspred.scripts.update_exp_params import main
+# Runs from a source checkout without installing the package.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from absl import flags  # noqa: E402 - the imports need the path set above
+
+from vidpred_tf import cli  # noqa: E402
+from vidpred_tf.papers.mspred.scripts import update_exp_params as script  # noqa: E402
+
+main = script.main
+# --help shows the script's own text and flags, as when they were written in this file.
+__doc__ = script.__doc__
+flags.adopt_module_key_flags(script)
+
+if __name__ == "__main__":
     cli.run(main)  # one-line errors: bad input and usage exit 2, training faults 1

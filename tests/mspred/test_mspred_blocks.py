@@ -1,9 +1,12 @@
 """MSPred building blocks against independent NumPy definitions (PyTorch semantics)."""
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from vidpred_tf.models.mspred import blocks
+from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
 
 
 def _conv2d_reference(x, weight_oihw, bias, stride, padding):
@@ -35,7 +38,7 @@ def _conv_transpose_reference(x, weight_iohw, bias, stride, padding):
 
 
 def _assign_torch(layer, state):
-    for key, param in layer.torch_parameters().items():
+    for key, param in layer.original_variables().items():
         value = state[key]
         if param.layout in ("conv2d", "conv2d_transpose"):
             value = value.transpose(2, 3, 1, 0)
@@ -99,7 +102,7 @@ def test_lstm_cell_gate_order_i_f_g_o_and_two_biases():
     h_port, c_port = cell(x.astype(np.float32), (h.astype(np.float32), c.astype(np.float32)))
     np.testing.assert_allclose(np.asarray(h_port), h_new, atol=1e-5)
     np.testing.assert_allclose(np.asarray(c_port), c_new, atol=1e-5)
-    params = cell.torch_parameters()
+    params = cell.original_variables()
     assert list(params) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
     # One variable per PyTorch tensor: the trainable count is PyTorch's 4 * hidden * (in + hidden + 2).
     assert {id(p.variable) for p in params.values()} == {id(v) for v in cell.trainable_variables}
@@ -110,9 +113,6 @@ def test_lstm_cell_gate_order_i_f_g_o_and_two_biases():
 def test_sgd_step_moves_each_lstm_bias_as_torch_does():
     """torch trains bias_ih and bias_hh as two parameters with the same gradient, so one SGD step moves each by
     lr * g and their sum by 2 * lr * g; g comes from the analytic derivative of the cell, not from TF."""
-    import keras
-    import tensorflow as tf
-
     rng = np.random.default_rng(7)
     block = blocks.LinearLSTM(5, 0, hidden_size=3, num_layers=1, use_output=False)
     state = {"embed.weight": rng.normal(size=(3, 5)), "embed.bias": rng.normal(size=(3,)),
@@ -168,7 +168,7 @@ def test_conv_lstm_cell_gate_order_i_f_o_g():
 def test_period_counter_and_the_stale_prior_schedule():
     counter = blocks.PeriodCounter(3)
     assert [counter.tick() for _ in range(8)] == [True, False, False, True, False, False, True, False]
-    # A prior only ticks when its posterior fires (spec Q3): with period p it fires every p * p steps.
+    # A prior only ticks when its posterior fires (it is called only then): with period p it fires every p * p steps.
     for period in (1, 2, 4):
         posterior, prior = blocks.PeriodCounter(period), blocks.PeriodCounter(period)
         prior_fires = [t for t in range(40) if posterior.tick() and prior.tick()]
@@ -187,7 +187,7 @@ def test_upsample_and_chw_flattening():
 
 def test_deconv_head_names_shapes_and_output_range():
     head = blocks.DeconvHead(16, 2, num_filters=8, num_layers=2, period=4)
-    params = head.torch_parameters("decoder_heads.0")
+    params = head.original_variables("decoder_heads.0")
     assert {k: blocks.torch_shape(p) for k, p in params.items()} == {
         "decoder_heads.0.upc_layers.0.weight": (16, 8, 4, 4), "decoder_heads.0.upc_layers.0.bias": (8,),
         "decoder_heads.0.upc_layers.1.weight": (8,), "decoder_heads.0.upc_layers.1.bias": (8,),
@@ -223,7 +223,7 @@ def _up_reference(x):
 
 def _random_torch_state(layer, rng):
     state = {}
-    for key, param in layer.torch_parameters().items():
+    for key, param in layer.original_variables().items():
         shape = blocks.torch_shape(param)
         if key.endswith(".weight") and len(shape) == 1:  # a BN gamma
             state[key] = rng.uniform(0.5, 1.5, size=shape)
@@ -237,8 +237,6 @@ def test_vgg_conv_encoder_decoder_follow_the_original_layers(extra_deep):
     """models/VGG_Conv.py: c1/c2/c3 = 2/2/3 vgg_layers (3/4/5 extra deep) with max pools between, out_conv plain;
     decoder in_conv plain, then up + skip + upc1 (3 or 5 layers), upc2 (2 or 4), upc3 (2 or 3, the last one a
     ConvTranspose 3x3 s1 p1), sigmoid."""
-    from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
-
     rng = np.random.default_rng(7)
     dim = 16
     encoder, decoder = VGGConvEncoder(dim, nc=1, extra_deep=extra_deep), VGGConvDecoder(dim, nc=1,

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from fixtures.mspred_data import write_fake_kth_keypoints
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
@@ -17,7 +18,6 @@ from vidpred_tf.data.kth.mspred_keypoints import (
     flip_channel_order,
     heatmap_weights,
     read_kth_meta,
-    write_fake_kth_keypoints,
 )
 from vidpred_tf.data.torch7 import read_torch7
 

@@ -5,15 +5,11 @@ import os
 
 import numpy as np
 import pytest
+from fixtures.mspred_data import write_fake_precomputed_moving_mnist
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
 from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
-from vidpred_tf.data.moving_mnist.mspred import (
-    CustomMovingMNIST,
-    PrecomputedMovingMNIST,
-    precomputed_split_indices,
-    write_fake_precomputed_moving_mnist,
-)
+from vidpred_tf.data.moving_mnist.mspred import CustomMovingMNIST, PrecomputedMovingMNIST, precomputed_split_indices
 
 
 @pytest.fixture(scope="module")

@@ -7,6 +7,7 @@ import os
 import cv2
 import numpy as np
 import pytest
+from fixtures.mspred_data import write_fake_synpick
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
@@ -18,7 +19,6 @@ from vidpred_tf.data.synpick.mspred import (
     gripper_move,
     resize_bilinear,
     resize_nearest,
-    write_fake_synpick,
 )
 
 FRAMES = 100  # per episode in the start-index scenarios

@@ -1,27 +1,24 @@
 """MSPred dataset factory and its tf.data batches."""
 
 import random
-import sys
-import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.mspred_data import write_fake_kth_keypoints, write_fake_precomputed_moving_mnist
 
-from vidpred_tf.papers.mspred import data as mspred_datasets
+from vidpred_tf.data.batch import validate_batch
 from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
+from vidpred_tf.data.moving_mnist.mspred import CustomMovingMNIST, PrecomputedMovingMNIST
+from vidpred_tf.data.mspred_items import class_id_of
+from vidpred_tf.models.mspred.params import KTH_CLASSES, N_HMAP_CHANNELS
+from vidpred_tf.papers.mspred import data as mspred_datasets
 from vidpred_tf.papers.mspred.data import (
-    KTH_CLASSES,
-    N_HMAP_CHANNELS,
     default_datasets_root,
+    epoch_seed,
     load_mspred_dataset,
     make_tf_dataset,
     mspred_dataset_fn,
-)
-from vidpred_tf.data.moving_mnist.mspred import (
-    CustomMovingMNIST,
-    PrecomputedMovingMNIST,
-    write_fake_precomputed_moving_mnist,
 )
 
 
@@ -51,9 +48,9 @@ def test_hmap_channels_and_kth_class_order():
     assert N_HMAP_CHANNELS == {"moving_mnist": [1, 1], "custom_moving_mnist": [1, 1], "kth": [9, 1],
                                "synpick": [23, 1]}
     assert KTH_CLASSES == ("boxing", "handclapping", "handwaving", "walking", "running", "jogging")
-    assert mspred_datasets.class_id_of("walking") == 3 and mspred_datasets.class_id_of("") == -1
+    assert class_id_of("walking", KTH_CLASSES) == 3 and class_id_of("", KTH_CLASSES) == -1
     with pytest.raises(ValueError, match="unknown class name 'diving'"):
-        mspred_datasets.class_id_of("diving")
+        class_id_of("diving", KTH_CLASSES)
 
 
 def test_default_datasets_root_is_beside_the_working_directory(tmp_path, monkeypatch):
@@ -82,7 +79,7 @@ def test_factory_builds_the_moving_mnist_datasets(tmp_path, monkeypatch):
     assert custom[0]["frames"].shape == (7, 64, 64, 3)
 
 
-def test_factory_dispatches_kth_and_synpick_lazily(tmp_path, monkeypatch):
+def test_factory_dispatches_kth_and_synpick(tmp_path, monkeypatch):
     calls = []
 
     def recorder(kind):
@@ -91,12 +88,8 @@ def test_factory_dispatches_kth_and_synpick_lazily(tmp_path, monkeypatch):
             return kind
         return build
 
-    kth = types.ModuleType("vidpred_tf.data.kth.mspred_keypoints")
-    kth.KTHActionsDataset = recorder("kth")
-    synpick = types.ModuleType("vidpred_tf.data.synpick.mspred")
-    synpick.SynpickDataset = recorder("synpick")
-    monkeypatch.setitem(sys.modules, "vidpred_tf.data.kth.mspred_keypoints", kth)
-    monkeypatch.setitem(sys.modules, "vidpred_tf.data.synpick.mspred", synpick)
+    monkeypatch.setattr(mspred_datasets, "KTHActionsDataset", recorder("kth"))
+    monkeypatch.setattr(mspred_datasets, "SynpickDataset", recorder("synpick"))
     assert load_mspred_dataset({"dataset_name": "kth", "img_size": 64, "num_channels": 1}, "val", 49,
                                datasets_root=tmp_path) == "kth"
     assert load_mspred_dataset({"dataset_name": "synpick", "img_size": [64, 112], "num_channels": 3}, "test", 29,
@@ -133,7 +126,8 @@ def test_make_tf_dataset_shapes_dtypes_and_order():
     batches = _collect(make_tf_dataset(source, 2, shuffle=False, seed=None))
     assert len(batches) == 2  # the remainder of 1 item is dropped
     first = batches[0]
-    assert first["frames"].shape == (2, 3, 4, 6, 3) and first["frames"].dtype == np.float32
+    assert first["images"].shape == (2, 3, 4, 6, 3) and first["images"].dtype == np.float32
+    validate_batch(first)  # the batch contract of vidpred_tf.data.batch
     assert first["heatmap_1"].shape == (2, 3, 4, 6, 9) and first["heatmap_2"].shape == (2, 3, 4, 6, 1)
     assert first["heatmap_2"].dtype == np.float32 and first["class_id"].dtype == np.int32
     np.testing.assert_array_equal(first["class_id"], [0, 1])
@@ -147,7 +141,7 @@ def test_make_tf_dataset_shapes_dtypes_and_order():
     ids = [batch["class_id"].numpy().tolist() for batch in repeated.take(3)]
     assert ids == [[0, 1], [2, 0], [1, 2]]
     spec = make_tf_dataset(TinyDataset(), 2, shuffle=False, seed=None).element_spec
-    assert spec["frames"].shape.as_list() == [2, 3, 4, 6, 3]
+    assert spec["images"].shape.as_list() == [2, 3, 4, 6, 3]
 
 
 def test_make_tf_dataset_shuffles_a_reproducible_permutation():
@@ -196,7 +190,7 @@ def test_sequential_reads_keep_the_test_split_golden(golden_mspred_dir):
     [batch] = list(make_tf_dataset(dataset, 3, shuffle=False, seed=None).take(1))
     with np.load(golden_mspred_dir / "data_goldens.npz") as golden:
         for index in range(3):
-            np.testing.assert_array_equal(batch["frames"][index].numpy().transpose(0, 3, 1, 2),
+            np.testing.assert_array_equal(batch["images"][index].numpy().transpose(0, 3, 1, 2),
                                           golden[f"mmnist_test_item{index}_frames"])
             np.testing.assert_array_equal(batch["heatmap_2"][index].numpy().transpose(0, 3, 1, 2),
                                           golden[f"mmnist_test_item{index}_heatmap2"])
@@ -210,7 +204,7 @@ def test_per_replica_batches_under_mirrored_strategy(mirrored_two_cpus, tmp_path
         mspred_dataset_fn(source, 4, shuffle=False, seed=None))
     steps = 0
     for batch in distributed:
-        local = mirrored_two_cpus.experimental_local_results(batch["frames"])
+        local = mirrored_two_cpus.experimental_local_results(batch["images"])
         assert [tuple(part.shape) for part in local] == [(2, 4, 40, 40, 3)] * 2
         steps += 1
     assert steps == 2
@@ -221,17 +215,17 @@ def test_per_replica_batches_under_mirrored_strategy(mirrored_two_cpus, tmp_path
             lambda context, epoch=epoch: epoch_fn(context, epoch))
         order = []
         for batch in distributed:
-            for part in mirrored_two_cpus.experimental_local_results(batch["frames"]):
+            for part in mirrored_two_cpus.experimental_local_results(batch["images"]):
                 order.extend(int(round(v)) for v in part.numpy()[:, 0, 0, 0, 0] * 255)
         orders.append(order)
     assert len(orders[0]) == 8 and orders[0] == orders[2]
     with pytest.raises(ValueError, match="global_batch_size must be a positive integer"):
         mspred_dataset_fn(source, 0)
+    assert [epoch_seed(1, epoch) for epoch in (0, 1, 2)] == [1, 1_000_004, 1_000_005]
+    assert epoch_seed(None, 3) is None
 
 
 def test_kth_through_the_factory_gives_class_ids_and_keeps_the_global_stream(tmp_path):
-    from vidpred_tf.data.kth.mspred_keypoints import write_fake_kth_keypoints
-
     write_fake_kth_keypoints(tmp_path, img_size=16, sequence_lengths=(8,), file_splits=("test",),
                              missing_fraction=0.0)
     source = load_mspred_dataset({"dataset_name": "kth", "img_size": 16, "num_channels": 3}, "test", 6,
@@ -243,4 +237,4 @@ def test_kth_through_the_factory_gives_class_ids_and_keeps_the_global_stream(tmp
     assert batches[0]["heatmap_1"].shape == (3, 6, 16, 16, 9) and batches[1]["heatmap_2"].shape == (3, 6, 16, 16, 1)
     class_ids = np.concatenate([batch["class_id"] for batch in batches])
     np.testing.assert_array_equal(class_ids, [KTH_CLASSES.index(source[i]["class_name"]) for i in range(6)])
-    np.testing.assert_array_equal(batches[0]["frames"][1], source[1]["frames"])
+    np.testing.assert_array_equal(batches[0]["images"][1], source[1]["frames"])

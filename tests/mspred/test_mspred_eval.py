@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vidpred_tf.models.mspred.params import model_num_preds, sequence_length
 from vidpred_tf.papers.mspred import evaluation
 from vidpred_tf.papers.mspred import figures as mspred_figures
 from vidpred_tf.viz.video import read_video
@@ -194,7 +195,11 @@ def test_json_rounding_and_helpers():
     assert payload == {"mean_mse": 0.12346, "framewise_mse": [0.11111, 2.0], "classwise_iou": [0.5, 0.25]}
     assert evaluation.frame_numbers(mspred_masks(11, 3, [2, 2, 2], PERIODS)[2], 2, 3).tolist() == [6, 10]
     assert evaluation.plot_name("framewise_pdj@0.1", 1) == "results_pdj@0.1_level_1.png"
-    assert evaluation.normalized_num_preds({"context": 17, "num_preds": 5}, [1, 4, 8], True) == ([5, 5, 5], 57)
+    hierarchical = {"eval": {"context": 17, "num_preds": 5},
+                    "model": {"model_type": "SpatioTempHierarchConvLSTM", "HierarchLSTM": {"periods": [1, 4, 8]}}}
+    assert (model_num_preds(hierarchical, "eval"), sequence_length(hierarchical, "eval")) == ([5, 5, 5], 57)
+    svg = {"eval": {"context": 17, "num_preds": [5, 3]}, "model": {"model_type": "LP"}}
+    assert (model_num_preds(svg, "eval"), sequence_length(svg, "eval")) == (5, 22)
     with pytest.raises(ValueError, match="unknown metric 'fvd'"):
         evaluation.LevelMetricTracker(["fvd"])
     with pytest.raises(ValueError, match="has no evaluation metrics"):
@@ -208,7 +213,7 @@ def test_figures_and_assembled_figures(tmp_path):
     params = exp_params("kth", 5, batch_size=1)
     written = evaluation.generate_figures(tmp_path, "ck", num_imgs=1, dataset=dataset, model=model,
                                           exp_params=params, log=lambda message: None)
-    assert model.training_flags == [True]  # Q11: train-mode (posterior) latents, as the original
+    assert model.training_flags == [True]  # train-mode (posterior) latents, as the original
     plots = tmp_path / "results" / "plots_ck"
     assert [os.path.basename(p) for p in written] == ["img_1.png", "img_1_gt.png"]
     with Image.open(plots / "images" / "img_1.png") as image:

@@ -1,4 +1,5 @@
-"""MSPred experiment directories: DEFAULTS (Q2 fix), configs, creation, -d resolution, logs, update (item 13)."""
+"""MSPred experiment directories: DEFAULTS (model_type and patience added), configs, creation, -d resolution,
+logs, update (item 13)."""
 
 import json
 import os
@@ -6,6 +7,7 @@ import re
 
 import pytest
 
+from vidpred_tf.models.mspred.params import hierarchical_num_preds, sequence_length
 from vidpred_tf.papers.mspred import experiment
 
 
@@ -66,10 +68,10 @@ def test_exp_directory_resolution(in_tmp):
 
 def test_sequence_length_and_num_preds_acceptance_item_8(in_tmp):
     params = experiment.load_config("mmnist")
-    assert experiment.hierarchical_num_preds(params) == [5, 5, 5]
-    assert experiment.sequence_length(params) == 57
-    assert experiment.sequence_length(experiment.load_config("kth")) == 49
-    assert experiment.sequence_length(experiment.load_config("synpick")) == 29
+    assert hierarchical_num_preds(params) == [5, 5, 5]
+    assert sequence_length(params) == 57
+    assert sequence_length(experiment.load_config("kth")) == 49
+    assert sequence_length(experiment.load_config("synpick")) == 29
 
 
 def test_aux_update_fills_missing_keys_and_keeps_values(in_tmp):

@@ -172,7 +172,7 @@ def test_segmentation_hand_case_precision_is_what_the_original_calls_accuracy():
     pred = _one_hot(np.array([[0, 1], [1, 1]]), 2)[None]
     stats = segmentation_stats(pred, target)
     assert stats["accuracy"].tolist() == [0.75]
-    np.testing.assert_allclose(stats["precision"][0], [1.0, 2 / 3])  # the original's classwise "accuracy" (Q10)
+    np.testing.assert_allclose(stats["precision"][0], [1.0, 2 / 3])  # the original's classwise "accuracy" (a precision)
     np.testing.assert_allclose(stats["recall"][0], [0.5, 1.0])
     np.testing.assert_allclose(stats["iou"][0], [0.5, 2 / 3])
     assert stats["mean_iou"][0] == pytest.approx((0.5 + 2 / 3) / 2)

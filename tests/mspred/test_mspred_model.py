@@ -44,13 +44,13 @@ def test_mmnist_counts_channels_and_masks():
     exp_params = json.loads((CONFIGS_DIR / "mmnist.json").read_text())
     model = setup_model(exp_params)
     assert parameter_count(model) == 25_934_269
-    assert len(model.torch_parameters()) == 126
+    assert len(model.original_variables()) == 126
     assert module_parameter_counts(model) == {
         "encoder": 2_758_464, "decoder": 3_415_363, "posterior.0": 392_020, "posterior.1": 459_988,
         "posterior.2": 601_684, "prior.0": 392_020, "prior.1": 459_988, "prior.2": 601_684,
         "predictor.0": 5_027_328, "predictor.1": 5_322_368, "predictor.2": 5_912_448,
         "decoder_heads.0": 197_057, "decoder_heads.1": 393_857}
-    shapes = {k: torch_shape(p) for k, p in model.torch_parameters().items()}
+    shapes = {k: torch_shape(p) for k, p in model.original_variables().items()}
     assert [shapes[f"posterior.{h}.input_conv.weight"][1] for h in range(3)] == [148, 266, 512]
     assert [shapes[f"prior.{h}.input_conv.weight"][1] for h in range(3)] == [148, 266, 512]
     assert [shapes[f"predictor.{h}.input_conv.weight"][1] for h in range(3)] == [138, 266, 522]
@@ -70,12 +70,12 @@ def test_forward_shapes_masks_and_fire_times(tiny_model):
     expected_masks = tiny_model.target_masks(17, 5, 3)
     assert all(np.array_equal(out["target_masks"][h], expected_masks[h]) for h in range(3))
     assert [list(np.flatnonzero(out["target_masks"][h])) for h in range(3)] == [[5, 6, 7], [6, 8, 10], [8, 12, 16]]
-    # Spec item 7: posteriors fire every p steps; priors every p*p (stale-prior quirk Q3).
+    # Posteriors fire every p steps; priors every p*p (a prior counts down only when its posterior calls it).
     for h, period in enumerate([1, 2, 4]):
         assert out["fire_times"][f"posterior_{h}"] == list(range(0, 16, period))
         assert out["fire_times"][f"prior_{h}"] == list(range(0, 16, period * period))
         assert len(out["latents"][h]) == len(range(0, 16, period))
-        assert len(out["mu_post"][h]) == 3  # truncated to the number of predictions (Q19)
+        assert len(out["mu_post"][h]) == 3  # truncated to the number of predictions, as the original
 
 
 def test_batch_norm_uses_batch_statistics_in_eval(tiny_model):
@@ -171,7 +171,7 @@ def test_initialisation_follows_init_weights_and_torch_defaults():
     linear["model"]["HierarchLSTM"]["ancestral_sampling"] = False
     linear["model"]["HierarchLSTM"]["hidden_dim"] = 64
     model = setup_model(linear, seed=11)
-    params = model.torch_parameters()
+    params = model.original_variables()
     layouts = {key: p.layout for key, p in params.items()}
     normal, gammas, seen = [], [], set()
     for key, param in params.items():
@@ -305,7 +305,7 @@ def _original_forward(model, x, context, num_preds, teacher_force, training, eps
 def _make_weights_sensitive(model, rng):
     """He-scaled weights: with the N(0, 0.02) initialisation the inputs hardly reach the outputs, which would hide
     a wrong choice of input frame."""
-    for key, param in model.torch_parameters().items():
+    for key, param in model.original_variables().items():
         shape = tuple(param.variable.shape)
         if len(shape) == 1:
             value = rng.normal(1.0 if key.endswith(".weight") else 0.0, 0.1, size=shape)
@@ -359,7 +359,7 @@ def test_forward_matches_a_step_by_step_transliteration_of_the_original(variant)
             assert len(actual[key][h]) == len(expected[key][h]), (key, h)
             for a, e in zip(actual[key][h], expected[key][h]):
                 np.testing.assert_allclose(np.asarray(a), np.asarray(e), atol=2e-5, err_msg=f"{key} {h}")
-    if variant == "no_aux_frame":  # Q19 truncation against the (absent) level-1/2 predictions empties their KL
+    if variant == "no_aux_frame":  # the truncation to the (absent) level-1/2 predictions empties their KL
         assert all(len(actual["mu_post"][h]) == 0 for h in (1, 2)) and len(actual["mu_post"][0]) == 3
     if not model.stochastic:
         assert all(len(actual["latents"][h]) == 0 for h in range(3))

@@ -1,4 +1,4 @@
-"""``vidpred predict`` on an MSPred experiment: the adapter of ``vidpred_tf/models/mspred/inference.py`` loads the
+"""``vidpred predict`` on an MSPred experiment: the adapter of ``vidpred_tf/papers/mspred/predictor.py`` loads the
 original's PyTorch checkpoint of the golden ``conv_small`` case and predicts from a video file."""
 
 import json
@@ -13,6 +13,9 @@ import tensorflow as tf
 
 from vidpred_tf import inference
 from vidpred_tf.papers.mspred import experiment
+from vidpred_tf.papers.mspred.evaluation import make_model_fn
+from vidpred_tf.papers.mspred.predictor import MSPredPredictor
+from vidpred_tf.viz import ffmpeg_executable
 
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 
@@ -56,8 +59,6 @@ def test_predictions_ignore_the_frames_after_the_context(golden_experiment):
 
 
 def test_vidpred_predict_runs_the_original_checkpoint_on_an_mp4(golden_experiment, tmp_path):
-    from vidpred_tf.viz import ffmpeg_executable
-
     exp, meta = golden_experiment
     video = tmp_path / "clip.mp4"
     subprocess.run([ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
@@ -85,8 +86,6 @@ def test_vidpred_predict_runs_the_original_checkpoint_on_an_mp4(golden_experimen
 
 def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
     """03_evaluate's compiled forward (one trace for every batch and sample) equals the eager model call."""
-    from vidpred_tf.papers.mspred.evaluation import make_model_fn
-
     exp, meta = golden_experiment
     model = inference.load_predictor(exp).model
     frames = np.random.default_rng(2).random((2, 17, 32, 32, 3), np.float32)
@@ -107,8 +106,6 @@ def test_evaluation_model_fn_compiles_the_eager_forward(golden_experiment):
 ])
 def test_only_models_with_latents_are_stochastic(model_type, stochastic_flag, expected):
     """``vidpred predict --samples N`` is refused for models whose samples would all be equal."""
-    from vidpred_tf.papers.mspred.predictor import MSPredPredictor
-
     params = experiment.load_config("mmnist")
     params["model"]["model_type"] = model_type
     params["model"]["HierarchLSTM"]["stochastic"] = stochastic_flag

@@ -1,14 +1,25 @@
-"""MSPred per-epoch LR schedulers and the KL beta scheduler against hand-computed values (spec 5, Q6, Q7, item 15),
-and the optimisers 02_train.py picks (the torch-exact optimisers themselves: tests/test_torch_optimizers.py)."""
+"""MSPred per-epoch LR schedulers and the KL beta scheduler against hand-computed values (spec 5, item 15; the
+original's quirks included), and the optimisers 02_train.py picks (the torch-exact optimisers themselves:
+tests/test_torch_optimizers.py)."""
 
 import json
 import math
 
 import pytest
 
-from vidpred_tf.models.mspred.schedulers import (BetaScheduler, ExponentialLRSchedule, LRScheduler, MultiStepLR,
-                                                 ReduceLROnPlateau, StepLR, WarmupStepLR, make_beta_scheduler,
-                                                 make_lr_scheduler)
+from vidpred_tf.models.mspred.schedulers import (
+    BetaScheduler,
+    ExponentialLRSchedule,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+    WarmupStepLR,
+    make_beta_scheduler,
+    make_lr_scheduler,
+)
+from vidpred_tf.models.mspred.task import make_mspred_optimizer
+from vidpred_tf.training import TorchAdam, TorchSGD
 
 
 def test_warmup_step_lr_acceptance_item_15():
@@ -78,9 +89,6 @@ def test_beta_scheduler_quirks_q7():
 
 # ------------------------------------------------------------------ torch-exact optimisers (02_train.py's update rule)
 def test_mspred_optimizers_are_the_originals_setup_optimizer():
-    from vidpred_tf.models.mspred.task import make_mspred_optimizer
-    from vidpred_tf.training import TorchAdam, TorchSGD
-
     adam = make_mspred_optimizer({"optimizer": "adam"}, 1e-4)
     assert isinstance(adam, TorchAdam) and adam.decoupled_weight_decay == 0.0
     assert (adam.beta_1, adam.beta_2, adam.epsilon) == (0.9, 0.999, 1e-8)

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from vidpred_tf.convert.mspred import load_state_dict_into_model, state_dict_from_model
+from vidpred_tf.convert import mspred as convert_mspred
+from vidpred_tf.convert.torch_files import read_state_dict
 from vidpred_tf.models.mspred.blocks import torch_shape
 from vidpred_tf.models.mspred.build import setup_model
 from vidpred_tf.models.mspred.copy_last import CopyLast
@@ -65,7 +66,7 @@ def frames(batch, length, size, seed=0):
 def test_torch_names_shapes_and_counts_match_inventory(golden_mspred_dir, model_type):
     entry = json.loads((golden_mspred_dir / "inventory.json").read_text())[f"SVG_{model_type}_mmnist"]
     model = build_svg_model(mmnist_params(model_type))
-    params = model.torch_parameters()
+    params = model.original_variables()
     expected = {p["name"]: tuple(p["shape"]) for p in entry["params"]}
     assert expected.pop("device_param") == (0,)
     assert list(params) == [k for k in entry["state_dict_keys"] if k != "device_param"]
@@ -80,29 +81,29 @@ def test_torch_names_shapes_and_counts_match_inventory(golden_mspred_dir, model_
 
 
 @pytest.mark.parametrize("model_type", ("LP", "ConvLP"))
-def test_original_state_dict_loads_and_exports(model_type):
+def test_original_state_dict_loads_and_exports(model_type, tmp_path):
     model = setup_model(tiny_params(model_type))
     assert isinstance(model, SVGLearnedPrior)
     rng = np.random.default_rng(13)
     state = {"device_param": np.zeros((0,), np.float32)}
     state.update({key: rng.normal(size=torch_shape(p)).astype(np.float32)
-                  for key, p in model.torch_parameters().items()})
-    load_state_dict_into_model(model, state)
-    exported = state_dict_from_model(model)
+                  for key, p in model.original_variables().items()})
+    convert_mspred.load(model, state)
+    exported = read_state_dict(convert_mspred.export(model, tmp_path / "exported.npz"))
     assert list(exported) == list(state)
     for key, value in state.items():
         np.testing.assert_array_equal(exported[key], value)
     # The layouts: (out, in, kh, kw) -> (kh, kw, in, out) for a conv, (out, in) -> (in, out) for a Linear.
     key = "predictor.input_conv.weight" if model_type == "ConvLP" else "predictor.embed.weight"
-    port = model.torch_parameters()[key].variable.numpy()
+    port = model.original_variables()[key].variable.numpy()
     np.testing.assert_array_equal(port, state[key].transpose(2, 3, 1, 0) if port.ndim == 4 else state[key].T)
 
 
 def test_vgg_64_names_and_shapes_follow_the_original_layers():
     # The original VGG_64 (no inventory entry): vgg_layers of 3x3 convs, c5 a 4x4 conv to dim, upc1 a 4x4 ConvT.
     encoder, decoder = VGG64Encoder(128, nc=3), VGG64Decoder(128, nc=3)
-    enc = {k: torch_shape(p) for k, p in encoder.torch_parameters("encoder").items()}
-    dec = {k: torch_shape(p) for k, p in decoder.torch_parameters("decoder").items()}
+    enc = {k: torch_shape(p) for k, p in encoder.original_variables("encoder").items()}
+    dec = {k: torch_shape(p) for k, p in decoder.original_variables("decoder").items()}
     expected = {}
     enc_blocks = [[(3, 64), (64, 64)], [(64, 128), (128, 128)], [(128, 256), (256, 256), (256, 256)],
                   [(256, 512), (512, 512), (512, 512)]]
@@ -135,7 +136,7 @@ def test_vgg_64_names_and_shapes_follow_the_original_layers():
 def torch_arrays(module, prefix=""):
     """name -> array in the original PyTorch layout."""
     arrays = {}
-    for name, param in module.torch_parameters(prefix).items():
+    for name, param in module.original_variables(prefix).items():
         value = np.asarray(param.variable.numpy(), dtype=np.float64)
         if param.layout in ("conv2d", "conv2d_transpose"):
             value = value.transpose(3, 2, 0, 1)
@@ -435,7 +436,7 @@ def test_copy_last_repeats_the_last_context_step_of_every_level():
     assert np.nonzero(out["target_masks"][0])[0].tolist() == [17, 18, 19, 20, 21]
     assert np.nonzero(out["target_masks"][1])[0].tolist() == [20, 24, 28, 32, 36]
     assert np.nonzero(out["target_masks"][2])[0].tolist() == [24, 32, 40, 48, 56]
-    assert out["mu_post"] == {0: [], 1: [], 2: []} and model.torch_parameters() == {}
+    assert out["mu_post"] == {0: [], 1: [], 2: []} and model.original_variables() == {}
     only_frames = CopyLast(periods=[1, 2])(x[:, :10], context=4, num_preds=[3, 2])
     assert list(only_frames["preds"]) == [0] and only_frames["preds"][0].shape == (2, 3, 8, 8, 3)
     with pytest.raises(ValueError, match="context"):

@@ -6,6 +6,7 @@ The two 02_train.py processes trace the unrolled model once each for training an
 in-process runs use a one-convolution stand-in model so that they trace in a second."""
 
 import glob
+import io
 import json
 import os
 import re
@@ -18,7 +19,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from vidpred_tf.convert import mspred as convert_mspred
+from vidpred_tf.convert.torch_files import read_state_dict
+from vidpred_tf.errors import InputError
+from vidpred_tf.models.mspred.task import STATE_OBJECT
 from vidpred_tf.papers.mspred import checkpoints, experiment
+from vidpred_tf.papers.mspred.data import make_tf_dataset
+from vidpred_tf.papers.mspred.training import MSPredTraining, MSPredTrainingTask
+from vidpred_tf.training import NonFiniteLossError, Trainer, TrainerConfig, make_strategy
+from vidpred_tf.training.checkpoint import task_variable_key, write_named_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -163,9 +172,6 @@ def _raise_in_epoch(training, epoch, error):
 
 
 def test_exception_saves_emergency_checkpoint_of_the_failing_epoch(tmp_path):
-    from vidpred_tf.models.mspred.task import MSPredTraining
-    from vidpred_tf.training import NonFiniteLossError
-
     exp = _stand_in_experiment(tmp_path, "crash", num_epochs=3)
     training = MSPredTraining(exp, model_factory=_OneConvPredictor)
     _raise_in_epoch(training, 1, RuntimeError("simulated crash in epoch 1"))
@@ -196,8 +202,6 @@ def test_exception_saves_emergency_checkpoint_of_the_failing_epoch(tmp_path):
 
 
 def test_load_model_for_evaluation_reads_the_originals_pth_checkpoint(tmp_path, golden_mspred_dir):
-    from vidpred_tf.convert.mspred import read_state_dict, state_dict_from_model
-
     meta = json.load(open(golden_mspred_dir / "conv_small_meta.json"))
     params = experiment.load_config("mmnist")
     golden = meta["exp_params"]
@@ -214,15 +218,13 @@ def test_load_model_for_evaluation_reads_the_originals_pth_checkpoint(tmp_path, 
     assert epoch is None  # a bare state_dict records no epoch
     assert exp_params["model"]["HierarchLSTM"]["n_hmap_channels"] == [1, 1]
     expected = read_state_dict(golden_mspred_dir / "conv_small_init_state_dict.npz")
-    loaded = state_dict_from_model(model)
+    loaded = read_state_dict(convert_mspred.export(model, tmp_path / "loaded.npz"))
     assert sorted(loaded) == sorted(expected)
     for key, value in expected.items():
         np.testing.assert_array_equal(loaded[key], value, err_msg=key)
 
 
 def test_named_checkpoints_under_a_relative_experiment_path_are_readable(tmp_path, monkeypatch):
-    from vidpred_tf.training.checkpoint import write_named_checkpoint
-
     monkeypatch.chdir(tmp_path)
     variable = tf.Variable([1.0, 2.0])
     write_named_checkpoint(tf.train.Checkpoint(v=variable), os.path.join("experiments", "x", "models", "ckpt_a"))
@@ -241,10 +243,6 @@ def _scalars(event_dir):
 
 
 def test_progress_line_within_an_epoch_and_only_the_originals_tensorboard_tags(tmp_path):
-    import io
-
-    from vidpred_tf.models.mspred.task import MSPredTraining
-
     # log_frequency 2 with 3 iterations per epoch: train scalars at iter = num_iters * epoch + i in {0, 2, 4}.
     exp = _stand_in_experiment(tmp_path, "progress", num_epochs=2, num_iters=500, log_frequency=2,
                                max_batches_per_epoch=3)
@@ -280,3 +278,78 @@ def test_progress_line_within_an_epoch_and_only_the_originals_tensorboard_tags(t
     np.testing.assert_allclose(values, [step_losses[0], np.mean(step_losses[0:3]), np.mean(step_losses[3:5])],
                                rtol=1e-6)
     assert [s for s, _ in scalars["Learning/LR"]] == [0, 1]
+
+
+def test_port_checkpoint_state_key_is_the_trainers_key_of_the_tasks_state(tmp_path):
+    """``read_port_state`` reads the task's state where the trainer saves it; a checkpoint without it (not written by
+    02_train.py) is an error naming the file, not an epoch of None."""
+    assert checkpoints.STATE_KEY == task_variable_key(STATE_OBJECT)
+    prefix = write_named_checkpoint(tf.train.Checkpoint(v=tf.Variable([1.0])), str(tmp_path / "models" / "other"))
+    with pytest.raises(InputError, match=rf"checkpoint {re.escape(prefix)} holds no MSPred training state"):
+        checkpoints.read_port_state(prefix)
+
+
+class _ItemDataset:
+    """Four MSPred-style items of 16x16 RGB frames (values encode the item) with one-channel heat maps."""
+
+    def __init__(self, num_frames):
+        self.num_frames = num_frames
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, index):
+        frames = np.full((self.num_frames, 16, 16, 3), (index + 1) / 8, np.float32)
+        maps = [np.zeros((self.num_frames, 16, 16, 1), np.float32)] * 2
+        return {"frames": frames, "heatmaps": maps, "class_name": ""}
+
+
+def test_task_trains_from_its_own_inputs_and_writes_gif_summaries(tmp_path):
+    """``MSPredTrainingTask.build_inputs`` feeds ``Trainer.fit`` batches of the batch contract (``images``), so the
+    default ``Task.summary_videos`` writes the GIF summaries every ``video_every`` steps."""
+    params = experiment.load_config("mmnist")
+    params["model"]["model_type"] = "deterministic"
+    params["loss"]["reconst_losses"] = ["mse"]
+    params["dataset"].update(img_size=16, num_channels=3)
+    params["training"].update(context=2, num_preds=1, batch_size=2)
+    items = _ItemDataset(num_frames=3)
+    task = MSPredTrainingTask(params, items, batch_size=2, seed=13, model_factory=_OneConvPredictor)
+    trainer = Trainer(task, TrainerConfig(model_dir=str(tmp_path), num_steps=2, global_batch_size=2,
+                                          checkpoint_every=0, log_every=0, video_every=1, autograph=False),
+                      make_strategy("one_device"))
+    video_batch = next(make_tf_dataset(items, 2, shuffle=False, seed=None).as_numpy_iterator())
+    assert video_batch["images"].shape == (2, 3, 16, 16, 3)
+    result = trainer.fit(video_batch=video_batch)
+    assert (result.step, result.status) == (2, "completed")
+    gifs = {}
+    for path in tmp_path.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.HasField("image"):
+                    gifs.setdefault(value.tag, []).append(event.step)
+                    assert value.image.encoded_image_string[:6] == b"GIF89a"
+    assert gifs == {"videos/ground_truth": [1, 2], "videos/prediction": [1, 2]}
+
+
+def test_task_inputs_are_ordered_by_the_epoch_seed(mirrored_two_cpus):
+    """The epoch's data comes from the task: per-replica halves of the global batch, each epoch its own
+    permutation (the same one again for the same epoch, as a resumed run needs), the last partial batch dropped."""
+    params = experiment.load_config("mmnist")
+    params["model"]["model_type"] = "deterministic"
+    params["loss"]["reconst_losses"] = ["mse"]
+    task = MSPredTrainingTask(params, _ItemDataset(num_frames=3), batch_size=4, seed=5,
+                              model_factory=_OneConvPredictor)
+
+    def order(epoch):
+        distributed = mirrored_two_cpus.distribute_datasets_from_function(
+            lambda context: task.build_inputs(context, epoch))
+        values = []
+        for batch in distributed:
+            parts = mirrored_two_cpus.experimental_local_results(batch["images"])
+            assert [tuple(part.shape) for part in parts] == [(2, 3, 16, 16, 3)] * 2
+            values.extend(int(round(v * 8)) - 1 for part in parts for v in part.numpy()[:, 0, 0, 0, 0])
+        return values
+
+    first, second = order(0), order(1)
+    assert sorted(first) == sorted(second) == [0, 1, 2, 3]
+    assert order(0) == first and order(1) == second

@@ -8,10 +8,10 @@ The confusion matrix here is the usual one: ``cm[t, p]`` counts pixels of target
 
 * ``accuracy``: trace / total;
 * ``precision[c]`` = tp / (pixels predicted c): what MSPred writes as ``classwise_segmentation_accuracy``,
-  because it builds its matrix transposed (Q10: rows are the predicted classes);
+  because it builds its matrix transposed (its rows are the predicted classes);
 * ``recall[c]`` = tp / (pixels of target class c): the per-class accuracy in the usual sense;
-* ``iou[c]`` = tp / (predicted c + target c - tp), NaN for a class absent from both (symmetric, so Q10 does not
-  touch it);
+* ``iou[c]`` = tp / (predicted c + target c - tp), NaN for a class absent from both (symmetric, so the
+  transposition does not touch it);
 * the per-frame mean IoU of the original is a plain mean over all C classes, which is NaN as soon as one class
   is absent from both maps (``mean_iou``); ``mean_iou_present`` averages over the classes that occur.
 """

@@ -19,7 +19,7 @@ in the original unless given) or from a fresh ``random.Random(1234)`` per item (
 flipped horizontally when ``rng.randint(0, 1) == 0`` (drawn after the first frame), swapping the left/right
 keypoint channels. Level-1 maps are the first 9 keypoints, level 2 the last (neck), both sigma 1.
 
-Unlike the original, the train/val split does not depend on which split is built first (spec Q16): each
+Unlike the original, the train/val split does not depend on which split is built first: each
 object shuffles its own copy of the list with ``random.Random(split_seed)``, which equals the original's order
 when the global generator was freshly seeded with 13 before the train split was built, as in ``02_train.py``.
 """
@@ -32,11 +32,13 @@ import random
 from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
+from vidpred_tf.data.mspred_items import item_examples
+from vidpred_tf.data.registry import register_reader
 from vidpred_tf.data.torch7 import read_torch7, write_torch7
-from vidpred_tf.fileio import write_atomically, write_json
 
 KTH_CLASSES = ("boxing", "handclapping", "handwaving", "walking", "running", "jogging")
 # OpenPose BODY keypoint ids in channel order; the last one (neck) is the level-2 target.
@@ -307,41 +309,16 @@ def horizontal_flip(frames: np.ndarray, level_1: np.ndarray, level_2: np.ndarray
             np.ascontiguousarray(level_2[:, :, ::-1]))
 
 
-def _write_png(path: str, pixels: np.ndarray) -> None:
-    write_atomically(path, lambda temp_path: Image.fromarray(pixels).save(temp_path, format="PNG"))
+@register_reader("kth_mspred", description="KTH Actions frames with OpenPose keypoint heat maps, MSPred's layout "
+                                            "(KTH_<img>/processed)")
+def read_kth_keypoints(path, *, split: str = "test", num_frames: int = 20, img_size: int = 64,
+                       num_channels: int = 3) -> tf.data.Dataset:
+    """Unbatched examples (``images`` float32 [num_frames, img_size, img_size, num_channels] in [0, 1],
+    ``heatmap_1`` the 9 body keypoints, ``heatmap_2`` the neck, ``class_id`` the position in ``KTH_CLASSES``) of
+    :class:`KTHActionsDataset`, in the split's order.
 
-
-def write_fake_kth_keypoints(root, img_size: int = 64, sequence_lengths: Sequence[int] = (30, 12),
-                             videos_per_class: int = 1, classes: Sequence[str] = KTH_CLASSES,
-                             file_splits: Sequence[str] = ("train", "test"), missing_fraction: float = 0.1,
-                             seed: int = 0) -> str:
-    """Write a small KTH tree in the real on-disk layout under ``<root>/KTH_<img>/processed`` and return that
-    folder. Each video ``person<NN>_<class>_d1`` has ``sum(sequence_lengths)`` random RGB frames cut into
-    consecutive sequences of those lengths; every frame has 10 random keypoints in (0.05, 0.95), each missing
-    ((0, 0)) with probability ``missing_fraction``."""
-    unknown = sorted(set(classes) - set(KTH_CLASSES))
-    if unknown:
-        raise ValueError(f"unknown KTH classes {unknown}; expected some of {KTH_CLASSES}")
-    rng = np.random.default_rng(seed)
-    processed = os.path.join(os.fspath(root), f"KTH_{img_size}", "processed")
-    for class_name in classes:
-        class_dir = os.path.join(processed, class_name)
-        os.makedirs(class_dir, exist_ok=True)
-        for file_split in file_splits:
-            first_person = 1 if file_split == "train" else 17
-            videos, keypoints = [], {}
-            for video in range(videos_per_class):
-                video_name = f"person{first_person + video:02d}_{class_name}_d1"
-                os.makedirs(os.path.join(class_dir, video_name), exist_ok=True)
-                names = [f"image-{k + 1:03d}_{img_size}x{img_size}.png" for k in range(sum(sequence_lengths))]
-                for name in names:
-                    pixels = rng.integers(0, 256, size=(img_size, img_size, 3), dtype=np.uint8)
-                    _write_png(os.path.join(class_dir, video_name, name), pixels)
-                    points = rng.uniform(0.05, 0.95, size=(len(KPOINTS), 2))
-                    points[rng.uniform(size=len(KPOINTS)) < missing_fraction] = 0.0
-                    keypoints[f"{video_name}/{name}"] = points.tolist()
-                bounds = np.cumsum([0] + list(sequence_lengths))
-                videos.append((video_name, [names[a:b] for a, b in zip(bounds[:-1], bounds[1:])]))
-            write_kth_meta(meta_file(processed, class_name, file_split, img_size), videos)
-            write_json(keypoints_file(processed, class_name, file_split, img_size), keypoints)
-    return processed
+    ``path``: the datasets folder (holding ``KTH_<img_size>/processed``) or the folder of the class folders.
+    Train and val items draw their first frame and flip from Python's global ``random``, as the original.
+    """
+    return item_examples(KTHActionsDataset(path, split, num_frames, img_size=img_size, num_channels=num_channels),
+                         KTH_CLASSES)

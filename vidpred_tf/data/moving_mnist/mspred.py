@@ -7,7 +7,8 @@
   ``seq_NNNNN.npy`` (frames 0..255), ``seq_pos_NNNNN.npy`` (level-1 map), ``seq_hm_NNNNN.npy`` (level-2 map).
 
 Items are dicts ``{"frames": float32 (T, H, W, C) in [0, 1], "heatmaps": [float32 (T, H, W, 1)] * 2,
-"class_name": ""}``.
+"class_name": ""}``. The registered readers ``custom_moving_mnist_mspred`` and ``moving_mnist_mspred`` give them
+as unbatched examples (``images``, ``heatmap_1``, ``heatmap_2``, ``class_id``: :mod:`vidpred_tf.data.mspred_items`).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import threading
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import tensorflow as tf
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
-from vidpred_tf.fileio import write_atomically
+from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
+from vidpred_tf.data.mspred_items import item_examples
+from vidpred_tf.data.registry import register_reader
 
 SPLITS = ("train", "val", "test")
 SPEED_MIN = 2
@@ -29,6 +33,7 @@ ACC_MAX = 0
 TEST_RNG_SEED = 12345
 ORIGINAL_RANDOM_SEED = 13  # CONFIG["random_seed"], which the original trainer gives np.random.seed
 HEATMAP_SIGMAS = (2.0, 5.0)
+NUM_HMAP_CHANNELS = (1, 1)  # one summed blob map per level
 
 RandomSource = Union[None, int, np.random.RandomState, np.random.Generator]
 
@@ -88,7 +93,7 @@ class CustomMovingMNIST:
     ``((x + s/2) / img_size, (y + s/2) / img_size)``.
     """
 
-    NUM_HMAP_CHANNELS = (1, 1)
+    NUM_HMAP_CHANNELS = NUM_HMAP_CHANNELS
 
     def __init__(self, split: str, num_frames: int = 30, num_channels: int = 3, img_size: int = 64,
                  digits=None, *, num_digits: int = 2, rng: RandomSource = None, digit_source: str = "auto",
@@ -100,8 +105,6 @@ class CustomMovingMNIST:
         if not isinstance(num_digits, (int, np.integer)) or num_digits < 1:
             raise ValueError(f"{owner} num_digits must be a positive integer; got {num_digits!r}")
         if digits is None:
-            from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
-
             digits = load_mnist_digits("train" if split == "train" else "test", data_dir=tfds_data_dir,
                                        source=digit_source)
         digits = np.asarray(getattr(digits, "images", digits))
@@ -244,7 +247,7 @@ class PrecomputedMovingMNIST:
     """
 
     MAX_SEQ_LEN = 60
-    NUM_HMAP_CHANNELS = (1, 1)
+    NUM_HMAP_CHANNELS = NUM_HMAP_CHANNELS
     TRAIN_FRACTION = 0.99
 
     def __init__(self, root, split: str, num_frames: int, num_channels: int = 3, *,
@@ -324,49 +327,40 @@ def precomputed_split_indices(split: str, num_train_sequences: int = 10000,
             "test": range(0, num_test_sequences)}[split]
 
 
-def _save_npy(path: str, array: np.ndarray) -> None:
-    write_atomically(path, lambda temp_path: np.save(temp_path, array, allow_pickle=False))
+def _datasets_root(path) -> str:
+    """The datasets folder holding ``moving_mnist/``: ``path`` itself, or its parent when ``path`` is that
+    ``moving_mnist`` folder."""
+    path = os.path.abspath(os.path.expanduser(os.fspath(path)))
+    if not os.path.isdir(os.path.join(path, "moving_mnist")) and os.path.basename(path) == "moving_mnist":
+        return os.path.dirname(path)
+    return path
 
 
-def write_fake_precomputed_moving_mnist(root, num_train: int = 4, num_test: int = 2, num_frames: int = 20,
-                                        img_size: int = 64, seed: int = 0,
-                                        train_indices: Optional[Sequence[int]] = None,
-                                        test_indices: Optional[Sequence[int]] = None) -> str:
-    """Small synthetic ``<root>/moving_mnist/{train,test}`` in the exact file format; returns that folder.
+@register_reader("custom_moving_mnist_mspred",
+                 description="MSPred's Moving MNIST generated on the fly (custom_moving_mnist), with digit heat maps")
+def read_custom_moving_mnist(split: str = "test", *, num_frames: int = 20, num_channels: int = 3,
+                             img_size: int = 64, seed: Optional[int] = None, digit_source: str = "auto",
+                             tfds_data_dir: Optional[str] = None) -> tf.data.Dataset:
+    """Unbatched examples (``images`` float32 [num_frames, img_size, img_size, num_channels] in [0, 1],
+    ``heatmap_1``, ``heatmap_2``, ``class_id`` -1) of :class:`CustomMovingMNIST`, in index order.
 
-    Each sequence is a bright 28x28 square bouncing over dim noise: ``seq_NNNNN.npy`` uint8 (T, H, W),
-    ``seq_pos_NNNNN.npy`` / ``seq_hm_NNNNN.npy`` float32 (T, H, W) Gaussian blobs (sigma 2 / 5) at its centre.
-    Sequence numbers are ``0..num_train-1`` / ``0..num_test-1`` unless ``train_indices`` / ``test_indices``
-    are given.
+    The test split is the original's fixed one (``seed`` must stay None); train and val draw from
+    ``np.random.RandomState(seed)``, 13 by default as the original trainer seeds NumPy.
     """
-    if img_size < 28 + SPEED_MAX:
-        raise ValueError(f"img_size must be at least {28 + SPEED_MAX}; got {img_size}")
-    _check_num_frames(num_frames, "write_fake_precomputed_moving_mnist")
-    rng = np.random.default_rng(seed)
-    generators = [HeatmapGenerator((img_size, img_size), 1, sigma) for sigma in HEATMAP_SIGMAS]
-    base = os.path.join(os.fspath(root), "moving_mnist")
-    layout = {"train": train_indices if train_indices is not None else range(num_train),
-              "test": test_indices if test_indices is not None else range(num_test)}
-    for folder, indices in layout.items():
-        directory = os.path.join(base, folder)
-        os.makedirs(directory, exist_ok=True)
-        for number in indices:
-            frames = rng.integers(0, 40, size=(num_frames, img_size, img_size)).astype(np.uint8)
-            level1 = np.zeros((num_frames, img_size, img_size), np.float32)
-            level2 = np.zeros_like(level1)
-            position = rng.integers(1, img_size - 28, size=2)
-            speed = rng.choice([-3, -2, 2, 3], size=2)
-            for t in range(num_frames):
-                position = position + speed
-                for axis in range(2):
-                    if not 1 <= position[axis] <= img_size - 29:
-                        speed[axis] = -speed[axis]
-                        position[axis] = np.clip(position[axis], 1, img_size - 29)
-                y, x = position
-                frames[t, y:y + 28, x:x + 28] = 255
-                centre = [((x + 14) / img_size, (y + 14) / img_size)]
-                level1[t] = generators[0](centre)[..., 0]
-                level2[t] = generators[1](centre)[..., 0]
-            for prefix, array in (("seq_", frames), ("seq_pos_", level1), ("seq_hm_", level2)):
-                _save_npy(os.path.join(directory, f"{prefix}{int(number):05d}.npy"), array)
-    return base
+    return item_examples(CustomMovingMNIST(split, num_frames, num_channels, img_size, rng=seed,
+                                           digit_source=digit_source, tfds_data_dir=tfds_data_dir))
+
+
+@register_reader("moving_mnist_mspred",
+                 description="MSPred's precomputed Moving MNIST (moving_mnist/{train,test}/seq_*.npy with heat maps)")
+def read_precomputed_moving_mnist(path, *, split: str = "test", num_frames: int = 20, num_channels: int = 3,
+                                  num_train_sequences: int = 10000,
+                                  num_test_sequences: int = 10000) -> tf.data.Dataset:
+    """Unbatched examples (``images`` float32 [num_frames, H, W, num_channels] in [0, 1], ``heatmap_1``,
+    ``heatmap_2``, ``class_id`` -1) of :class:`PrecomputedMovingMNIST`, in sequence order.
+
+    ``path``: the datasets folder holding ``moving_mnist/`` (or that folder itself).
+    """
+    return item_examples(PrecomputedMovingMNIST(_datasets_root(path), split, num_frames, num_channels,
+                                                num_train_sequences=num_train_sequences,
+                                                num_test_sequences=num_test_sequences))

@@ -28,13 +28,15 @@ import json
 import math
 import os
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
+import tensorflow as tf
 from PIL import Image
 
 from vidpred_tf.data.heatmaps import HeatmapGenerator
-from vidpred_tf.fileio import write_atomically, write_json
+from vidpred_tf.data.mspred_items import item_examples
+from vidpred_tf.data.registry import register_reader
 
 SYNPICK_CATEGORIES = (
     "master_chef_can", "cracker_box", "sugar_box", "tomato_soup_can", "mustard_bottle", "tuna_fish_can",
@@ -327,62 +329,14 @@ class SynpickDataset:
         return list(self.STRUCT_TYPE)
 
 
-def _default_gripper_path(num_frames: int, phase: float) -> np.ndarray:
-    """A loop inside the bin: about 9 cam_t units per frame, projected x in [0.26, 0.74], y in [0.23, 0.77]."""
-    angle = 2 * np.pi * np.arange(num_frames) / 100.0 + phase
-    return np.stack([150.0 * np.sin(angle), 100.0 * np.cos(angle)], axis=-1)
+@register_reader("synpick_mspred", description="SynpickVP (SYNPICK/<split>/{rgb,masks,scene_gt}), MSPred's sequences "
+                                                "with segmentation and gripper maps")
+def read_synpick(path, *, split: str = "test", num_frames: int = 20, img_size: Sequence[int] = (64, 112),
+                 seq_step: int = SEQ_STEP) -> tf.data.Dataset:
+    """Unbatched examples (``images`` float32 [num_frames, H, W, 3] in [0, 1] with (H, W) = ``img_size``,
+    ``heatmap_1`` the 23-class one-hot masks, ``heatmap_2`` the gripper blob, ``class_id`` -1) of
+    :class:`SynpickDataset`, in the order of the valid starts.
 
-
-def write_fake_synpick(root, split: str = "train", num_episodes: int = 2, frames_per_episode: int = 140,
-                       frame_size: Tuple[int, int] = (34, 60), gripper_xy: Optional[np.ndarray] = None,
-                       num_objects: int = 3, seed: int = 0) -> str:
-    """Write a small SynpickVP split in the real layout under ``<root>/SYNPICK/<split>`` and return that folder.
-
-    Episodes are numbered from 0, frames from 0; rgb and mask files are PNGs named ``EEEEEE_FFFFFF.png``.
-    ``gripper_xy`` (num_episodes, frames_per_episode, 2) gives the gripper's cam_t x, y per frame (NaN = no
-    gripper entry in that frame); by default it loops inside the bin. Each episode also has ``num_objects``
-    static objects with random ids in 1..21. Masks draw every object as a 5x5 square of its id (the gripper as
-    22, on top) at its projected position; the rgb frame colours each class differently, plus noise.
+    ``path``: the datasets folder (holding ``SYNPICK/<split>``) or the SYNPICK folder itself.
     """
-    if split not in SPLITS:
-        raise ValueError(f"SynpickVP split must be one of {SPLITS}; got {split!r}")
-    rng = np.random.default_rng(seed)
-    if gripper_xy is None:
-        gripper_xy = np.stack([_default_gripper_path(frames_per_episode, phase)
-                               for phase in rng.uniform(0, 2 * np.pi, size=num_episodes)])
-    gripper_xy = np.asarray(gripper_xy, np.float64)
-    if gripper_xy.shape != (num_episodes, frames_per_episode, 2):
-        raise ValueError(f"gripper_xy must have shape {(num_episodes, frames_per_episode, 2)}; got "
-                         f"{gripper_xy.shape}")
-    split_dir = os.path.join(os.fspath(root), "SYNPICK", split)
-    for folder in ("rgb", "masks", "scene_gt"):
-        os.makedirs(os.path.join(split_dir, folder), exist_ok=True)
-    height, width = frame_size
-    palette = rng.integers(0, 256, size=(NUM_CLASSES + 1, 3))
-    for episode in range(num_episodes):
-        object_ids = rng.integers(1, NUM_CLASSES, size=num_objects)
-        object_xy = rng.uniform(-200.0, 200.0, size=(num_objects, 2)) * np.array([1.0, 0.6])
-        scene = {}
-        for frame in range(frames_per_episode):
-            entries = [{"obj_id": int(obj_id), "cam_t_m2c": [float(x), float(y), 900.0]}
-                       for obj_id, (x, y) in zip(object_ids, object_xy)]
-            gx, gy = gripper_xy[episode, frame]
-            if not (np.isnan(gx) or np.isnan(gy)):
-                entries.append({"obj_id": GRIPPER_OBJ_ID, "cam_t_m2c": [float(gx), float(gy), 700.0]})
-            scene[str(frame)] = entries
-            mask = np.zeros((height, width), np.uint8)
-            for entry in entries:
-                x, y = to_image_plane(entry["cam_t_m2c"])
-                if (x, y) != (0.0, 0.0):
-                    col, row = int(x * width), int(y * height)
-                    mask[max(0, row - 2):row + 3, max(0, col - 2):col + 3] = entry["obj_id"]
-            pixels = np.clip(palette[mask] + rng.integers(-20, 21, size=(height, width, 3)), 0, 255).astype(np.uint8)
-            name = f"{episode:06d}_{frame:06d}.png"
-            _write_png(os.path.join(split_dir, "rgb", name), pixels)
-            _write_png(os.path.join(split_dir, "masks", name), mask)
-        write_json(os.path.join(split_dir, "scene_gt", f"{episode:06d}_scene_gt.json"), scene)
-    return split_dir
-
-
-def _write_png(path: str, pixels: np.ndarray) -> None:
-    write_atomically(path, lambda temp_path: Image.fromarray(pixels).save(temp_path, format="PNG"))
+    return item_examples(SynpickDataset(path, split, num_frames, img_size=tuple(img_size), seq_step=seq_step))

@@ -10,10 +10,11 @@ the zero state and ``step(x, state)`` returns the output and the new state; noth
 calls. The original's period counters live in :class:`PeriodCounter`, which a model creates afresh for each
 forward pass (the counters are trace-time Python, so the unrolled loop compiles under ``tf.function``).
 
-Torch-name protocol: every block (and every MSPred-family model) implements
-``torch_parameters(prefix="") -> {original state_dict key: TorchParam(variable, layout)}``; the converter
-(:mod:`vidpred_tf.convert.mspred`) moves weights in and out through it. ``layout`` says how the PyTorch tensor
-relates to the variable: ``conv2d``, ``conv2d_transpose``, ``linear``, ``lstm_weight``, ``vector``. Every original
+Original-name protocol: every block (and every MSPred-family model) implements
+``original_variables(prefix="") -> {original state_dict key: TorchParam(variable, layout)}``, in the original's
+state_dict order; the converter (:mod:`vidpred_tf.convert.mspred`) moves weights in and out through it.
+``layout`` says how the PyTorch tensor relates to the variable: ``conv2d``, ``conv2d_transpose``, ``linear``,
+``lstm_weight``, ``vector`` (``to_original_layout`` / ``from_original_layout`` convert between the two). Every original
 tensor has its own port variable (an LSTMCell's ``bias_ih`` and ``bias_hh`` too, so that an optimiser steps each
 of them as PyTorch does), hence the Keras trainable-parameter count equals the original's.
 """
@@ -50,11 +51,11 @@ def join_name(prefix: str, name: str) -> str:
     return f"{prefix}.{name}" if prefix else name
 
 
-def modules_torch_parameters(prefix: str, modules: Sequence) -> Dict[str, TorchParam]:
-    """The torch parameters of an ``nn.ModuleList``-like sequence, numbered from 0 under ``prefix``."""
+def modules_original_variables(prefix: str, modules: Sequence) -> Dict[str, TorchParam]:
+    """The original variables of an ``nn.ModuleList``-like sequence, numbered from 0 under ``prefix``."""
     params: Dict[str, TorchParam] = {}
     for index, module in enumerate(modules):
-        params.update(module.torch_parameters(join_name(prefix, str(index))))
+        params.update(module.original_variables(join_name(prefix, str(index))))
     return params
 
 
@@ -88,7 +89,7 @@ class TorchConv2D(keras.layers.Layer):
             x = ops.pad(x, [[0, 0], [p, p], [p, p], [0, 0]])
         return ops.conv(x, self.kernel, strides=self.stride, padding="valid") + self.bias
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight"): TorchParam(self.kernel, "conv2d"),
                 join_name(prefix, "bias"): TorchParam(self.bias, "vector")}
 
@@ -115,7 +116,7 @@ class TorchConv2DTranspose(keras.layers.Layer):
             y = y[:, p:-p, p:-p, :]
         return y + self.bias
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight"): TorchParam(self.kernel, "conv2d_transpose"),
                 join_name(prefix, "bias"): TorchParam(self.bias, "vector")}
 
@@ -134,7 +135,7 @@ class TorchLinear(keras.layers.Layer):
     def call(self, x):
         return ops.matmul(x, self.kernel) + self.bias
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight"): TorchParam(self.kernel, "linear"),
                 join_name(prefix, "bias"): TorchParam(self.bias, "vector")}
 
@@ -156,7 +157,7 @@ class BatchNormBatchStats(keras.layers.Layer):
         mean, variance = ops.moments(x, axes=axes, keepdims=True)
         return (x - mean) * ops.rsqrt(variance + self.epsilon) * self.gamma + self.beta
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight"): TorchParam(self.gamma, "vector"),
                 join_name(prefix, "bias"): TorchParam(self.beta, "vector")}
 
@@ -188,9 +189,9 @@ class ConvNormAct(keras.layers.Layer):
     def call(self, x):
         return self.activation(self.norm(self.conv(x)))
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.conv.torch_parameters(join_name(prefix, "0"))
-        params.update(self.norm.torch_parameters(join_name(prefix, "1")))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.conv.original_variables(join_name(prefix, "0"))
+        params.update(self.norm.original_variables(join_name(prefix, "1")))
         return params
 
 
@@ -216,7 +217,8 @@ class PeriodCounter:
 
     Each :meth:`tick` is one call of the module: it fires when the counter is 0 (and reloads period - 1),
     otherwise it counts down and the module returns its previous output without touching input or state. A
-    module that is not called does not count down (the stale-prior schedule of spec Q3 follows from that).
+    module that is not called does not count down (hence the original's stale priors: a prior is called only when
+    its posterior fires, so it fires every p * p steps).
     """
 
     def __init__(self, period: int):
@@ -256,8 +258,8 @@ class ConvLSTMCell(keras.layers.Layer):
         hidden = ops.sigmoid(gate_o) * ops.tanh(cell)
         return hidden, cell
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        return self.conv.torch_parameters(join_name(prefix, "conv"))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        return self.conv.original_variables(join_name(prefix, "conv"))
 
 
 class _ConvRecurrentBase(keras.layers.Layer):
@@ -305,10 +307,10 @@ class ConvLSTM(_ConvRecurrentBase):
     def call(self, x, state):
         return self.step(x, state)
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.input_conv.torch_parameters(join_name(prefix, "input_conv"))
-        params.update(modules_torch_parameters(join_name(prefix, "cell_list"), self.cell_list))
-        params.update(self.out_proj.torch_parameters(join_name(prefix, "out_proj.0")))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.input_conv.original_variables(join_name(prefix, "input_conv"))
+        params.update(modules_original_variables(join_name(prefix, "cell_list"), self.cell_list))
+        params.update(self.out_proj.original_variables(join_name(prefix, "out_proj.0")))
         return params
 
 
@@ -341,11 +343,11 @@ class GaussianConvLSTM(_ConvRecurrentBase):
     def call(self, x, state, eps):
         return self.step(x, state, eps)
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         # The original registers cell_list before input_conv here (the predictor does the opposite).
-        params = modules_torch_parameters(join_name(prefix, "cell_list"), self.cell_list)
-        params.update(self.input_conv.torch_parameters(join_name(prefix, "input_conv")))
-        params.update(self.mu_var_net.torch_parameters(join_name(prefix, "mu_var_net")))
+        params = modules_original_variables(join_name(prefix, "cell_list"), self.cell_list)
+        params.update(self.input_conv.original_variables(join_name(prefix, "input_conv")))
+        params.update(self.mu_var_net.original_variables(join_name(prefix, "mu_var_net")))
         return params
 
 
@@ -380,7 +382,7 @@ class TorchLSTMCell(keras.layers.Layer):
         hidden = ops.sigmoid(gate_o) * ops.tanh(cell)
         return hidden, cell
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         return {join_name(prefix, "weight_ih"): TorchParam(self.kernel_ih, "lstm_weight"),
                 join_name(prefix, "weight_hh"): TorchParam(self.kernel_hh, "lstm_weight"),
                 join_name(prefix, "bias_ih"): TorchParam(self.bias_ih, "vector"),
@@ -432,11 +434,11 @@ class LinearLSTM(_LinearRecurrentBase):
     def call(self, x, state):
         return self.step(x, state)
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.embed.torch_parameters(join_name(prefix, "embed"))
-        params.update(modules_torch_parameters(join_name(prefix, "lstm"), self.lstm))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.embed.original_variables(join_name(prefix, "embed"))
+        params.update(modules_original_variables(join_name(prefix, "lstm"), self.lstm))
         if self.output_layer is not None:
-            params.update(self.output_layer.torch_parameters(join_name(prefix, "output.0")))
+            params.update(self.output_layer.original_variables(join_name(prefix, "output.0")))
         return params
 
 
@@ -463,11 +465,11 @@ class GaussianLinearLSTM(_LinearRecurrentBase):
     def call(self, x, state, eps):
         return self.step(x, state, eps)
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.embed.torch_parameters(join_name(prefix, "embed"))
-        params.update(modules_torch_parameters(join_name(prefix, "lstm"), self.lstm))
-        params.update(self.mu_net.torch_parameters(join_name(prefix, "mu_net")))
-        params.update(self.logvar_net.torch_parameters(join_name(prefix, "logvar_net")))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.embed.original_variables(join_name(prefix, "embed"))
+        params.update(modules_original_variables(join_name(prefix, "lstm"), self.lstm))
+        params.update(self.mu_net.original_variables(join_name(prefix, "mu_net")))
+        params.update(self.logvar_net.original_variables(join_name(prefix, "logvar_net")))
         return params
 
 
@@ -497,12 +499,12 @@ class DeconvHead(keras.layers.Layer):
             x = ops.relu(norm(deconv(x)))
         return ops.sigmoid(self.final_conv(x))
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         params: Dict[str, TorchParam] = {}
         for i, (deconv, norm) in enumerate(zip(self.deconvs, self.norms)):
-            params.update(deconv.torch_parameters(join_name(prefix, f"upc_layers.{3 * i}")))
-            params.update(norm.torch_parameters(join_name(prefix, f"upc_layers.{3 * i + 1}")))
-        params.update(self.final_conv.torch_parameters(join_name(prefix, f"upc_layers.{3 * self.num_layers}")))
+            params.update(deconv.original_variables(join_name(prefix, f"upc_layers.{3 * i}")))
+            params.update(norm.original_variables(join_name(prefix, f"upc_layers.{3 * i + 1}")))
+        params.update(self.final_conv.original_variables(join_name(prefix, f"upc_layers.{3 * self.num_layers}")))
         return params
 
 
@@ -520,3 +522,21 @@ def torch_shape(param: TorchParam) -> Tuple[int, ...]:
         return (shape[1], shape[0])
     return shape
 
+
+def from_original_layout(array: np.ndarray, layout: str) -> np.ndarray:
+    """An original (PyTorch) tensor in the port variable's layout: kernels OIHW -> HWIO (a ConvTranspose2d's
+    (in, out, kh, kw) -> (kh, kw, out, in)), dense weights (out, in) -> (in, out); vectors unchanged."""
+    if layout in ("conv2d", "conv2d_transpose"):
+        return array.transpose(2, 3, 1, 0)
+    if layout in ("linear", "lstm_weight"):
+        return array.T
+    return array
+
+
+def to_original_layout(array: np.ndarray, layout: str) -> np.ndarray:
+    """The inverse of :func:`from_original_layout`: a port value (or its gradient) in the original's layout."""
+    if layout in ("conv2d", "conv2d_transpose"):
+        return array.transpose(3, 2, 0, 1)
+    if layout in ("linear", "lstm_weight"):
+        return array.T
+    return array

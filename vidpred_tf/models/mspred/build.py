@@ -1,5 +1,7 @@
 """``setup_model(exp_params)``: any MSPred-family model from an experiment's parameters (the original
-``lib/setup_model.py``), dispatching on ``model.model_type``; plus PyTorch-style parameter counts."""
+``lib/setup_model.py``), dispatching on ``model.model_type``; ``build_model`` creates its variables (one call on
+zeros of the training sequence), for training and for loading a checkpoint alike; PyTorch-style parameter counts.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +9,20 @@ import copy
 from typing import Dict, Optional
 
 import keras
+import numpy as np
+import tensorflow as tf
 
 from vidpred_tf.models.mspred.blocks import count_torch_parameters
+from vidpred_tf.models.mspred.copy_last import build_copy_last
+from vidpred_tf.models.mspred.hierarch import SpatioTempHierarch
+from vidpred_tf.models.mspred.params import frame_shape, model_num_preds, n_hmap_channels, sequence_length
+from vidpred_tf.models.mspred.svg import build_svg_model
 
 HIERARCH_MODEL_TYPES = {"SpatioTempHierarchConvLSTM": False, "SpatioTempHierarchLSTM": True}
 SVG_MODEL_TYPES = ("deterministic", "ConvDeterministic", "LP", "ConvLP")
 MODEL_TYPES = tuple(HIERARCH_MODEL_TYPES) + SVG_MODEL_TYPES + ("CopyLast",)
-
-# Level-1 / level-2 head channels per dataset, used when the experiment does not name them (the original's
-# training script sets them from the dataset at run time).
-_FALLBACK_N_HMAP_CHANNELS = {"moving_mnist": [1, 1], "custom_moving_mnist": [1, 1], "kth": [9, 1],
-                             "synpick": [23, 1]}
-
-
-def _n_hmap_channels(dataset_name: str):
-    try:
-        from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
-    except ImportError:
-        N_HMAP_CHANNELS = _FALLBACK_N_HMAP_CHANNELS
-    if dataset_name not in N_HMAP_CHANNELS:
-        raise ValueError(f"dataset.dataset_name {dataset_name!r} is unknown; set model.HierarchLSTM.n_hmap_channels "
-                         f"or use one of {', '.join(N_HMAP_CHANNELS)}")
-    return list(N_HMAP_CHANNELS[dataset_name])
+# Sequences of the zeros batch that creates a model's variables.
+DUMMY_BATCH_SIZE = 2
 
 
 def model_params_from_experiment(exp_params: dict) -> dict:
@@ -39,14 +33,12 @@ def model_params_from_experiment(exp_params: dict) -> dict:
             raise ValueError(f"experiment parameters lack the '{group}' group")
     model_params = copy.deepcopy(exp_params["model"])
     dataset = exp_params["dataset"]
-    if "num_channels" not in dataset or "img_size" not in dataset:
-        raise ValueError("experiment parameters need dataset.num_channels and dataset.img_size")
-    model_params["num_channels"] = int(dataset["num_channels"])
-    img_size = dataset["img_size"]
-    model_params["img_size"] = [int(img_size)] * 2 if isinstance(img_size, int) else [int(s) for s in img_size]
+    height, width, channels = frame_shape(exp_params)
+    model_params["num_channels"] = channels
+    model_params["img_size"] = [height, width]
     hierarch = model_params.get("HierarchLSTM")
     if isinstance(hierarch, dict) and hierarch.get("aux_outputs") and not hierarch.get("n_hmap_channels"):
-        hierarch["n_hmap_channels"] = _n_hmap_channels(dataset.get("dataset_name", ""))
+        hierarch["n_hmap_channels"] = n_hmap_channels(dataset.get("dataset_name", ""))
     return model_params
 
 
@@ -56,35 +48,49 @@ def setup_model(exp_params: dict, seed: Optional[int] = None) -> keras.Model:
     model_params = model_params_from_experiment(exp_params)
     model_type = model_params.get("model_type")
     if model_type not in MODEL_TYPES:
-        hint = " (the DEFAULTS dict names it model_name, spec Q2)" if "model_name" in model_params else ""
+        # The original's DEFAULTS dict names the model "model_name" while its scripts read "model_type".
+        hint = " (the original's DEFAULTS name it model_name, which its scripts never read)" \
+            if "model_name" in model_params else ""
         raise ValueError(f"model.model_type {model_type!r} not recognised{hint}; use one of {', '.join(MODEL_TYPES)}")
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
     if model_type in HIERARCH_MODEL_TYPES:
-        from vidpred_tf.models.mspred.hierarch import SpatioTempHierarch
-
         stochastic = bool(model_params.get("HierarchLSTM", {}).get("stochastic", True))
         return SpatioTempHierarch(model_params, linear=HIERARCH_MODEL_TYPES[model_type], stochastic=stochastic)
     if model_type in SVG_MODEL_TYPES:
-        from vidpred_tf.models.mspred.svg import build_svg_model
-
         return build_svg_model(exp_params)
-    from vidpred_tf.models.mspred.copy_last import build_copy_last
-
     return build_copy_last(exp_params)
+
+
+def dummy_input(exp_params, batch_size: int = DUMMY_BATCH_SIZE) -> np.ndarray:
+    """Zeros (B, T, H, W, C) of the experiment's training sequence length, to create a model's variables."""
+    return np.zeros((batch_size, sequence_length(exp_params)) + frame_shape(exp_params), np.float32)
+
+
+def build_model(exp_params, model_factory=None, training: bool = False) -> keras.Model:
+    """The experiment's model (``model_factory(exp_params)``, default :func:`setup_model`) with its variables
+    created by one call on :func:`dummy_input` with the training group's context and ``num_preds``.
+
+    ``training`` is the mode of that call: the training builds in training mode (its batch-norm statistics then
+    take one update from the zeros, as they did in the trainer's first build), a checkpoint to be loaded in
+    eval mode."""
+    model = (model_factory or setup_model)(exp_params)
+    model(tf.constant(dummy_input(exp_params)), context=int(exp_params["training"]["context"]),
+          num_preds=model_num_preds(exp_params), training=training, seed=tf.constant([0, 0], tf.int32))
+    return model
 
 
 def parameter_count(model) -> int:
     """Trainable parameters as PyTorch counts them (an LSTMCell's two biases both count)."""
-    return count_torch_parameters(model.torch_parameters()) if hasattr(model, "torch_parameters") else 0
+    return count_torch_parameters(model.original_variables()) if hasattr(model, "original_variables") else 0
 
 
 def module_parameter_counts(model) -> Dict[str, int]:
     """PyTorch-style counts per child module: ``encoder``, ``decoder``, ``posterior.0``, ..., in order."""
     counts: Dict[str, int] = {}
-    if not hasattr(model, "torch_parameters"):
+    if not hasattr(model, "original_variables"):
         return counts
-    for key, param in model.torch_parameters().items():
+    for key, param in model.original_variables().items():
         parts = key.split(".")
         module = ".".join(parts[:2]) if len(parts) > 2 and parts[1].isdigit() else parts[0]
         counts[module] = counts.get(module, 0) + int(count_torch_parameters({key: param}))

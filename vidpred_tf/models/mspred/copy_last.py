@@ -44,7 +44,7 @@ class CopyLast(keras.Model):
         self.periods = tuple(periods)
         self.built = True
 
-    def torch_parameters(self, prefix: str = "") -> Dict:
+    def original_variables(self, prefix: str = "") -> Dict:
         """The original has an empty state_dict."""
         return {}
 

@@ -57,11 +57,11 @@ class DCGAN64Encoder(keras.layers.Layer):
         vec = ops.reshape(self.c5(x), (-1, self.dim))
         return vec, skips
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         params: Dict[str, TorchParam] = {}
         for i, block in enumerate(self.blocks):
-            params.update(block.torch_parameters(join_name(prefix, f"c{i + 1}.main")))
-        params.update(self.c5.torch_parameters(join_name(prefix, "c5")))
+            params.update(block.original_variables(join_name(prefix, f"c{i + 1}.main")))
+        params.update(self.c5.original_variables(join_name(prefix, "c5")))
         return params
 
 
@@ -91,9 +91,9 @@ class DCGAN64Decoder(keras.layers.Layer):
         frame = ops.sigmoid(self.upc5(ops.concatenate([x, skips[0]], axis=-1)))
         return frame, features
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.upc1.torch_parameters(join_name(prefix, "upc1"))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.upc1.original_variables(join_name(prefix, "upc1"))
         for i, block in enumerate(self.blocks):
-            params.update(block.torch_parameters(join_name(prefix, f"upc{i + 2}.main")))
-        params.update(self.upc5.torch_parameters(join_name(prefix, "upc5.0")))
+            params.update(block.original_variables(join_name(prefix, f"upc{i + 2}.main")))
+        params.update(self.upc5.original_variables(join_name(prefix, "upc5.0")))
         return params

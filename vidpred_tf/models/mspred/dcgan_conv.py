@@ -46,11 +46,11 @@ class DCGANConvEncoder(keras.layers.Layer):
         h4 = self.c4(h3)
         return h4, [h1, h2, h3]
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         params = {}
         for name in ("c1", "c2", "c3"):
-            params.update(getattr(self, name).torch_parameters(join_name(prefix, f"{name}.main")))
-        params.update(self.c4.torch_parameters(join_name(prefix, "c4")))
+            params.update(getattr(self, name).original_variables(join_name(prefix, f"{name}.main")))
+        params.update(self.c4.original_variables(join_name(prefix, "c4")))
         return params
 
 
@@ -74,9 +74,9 @@ class DCGANConvDecoder(keras.layers.Layer):
         frame = ops.sigmoid(self.upc4(ops.concatenate([d3, skips[-3]], axis=-1)))
         return frame, [d1, d2, d3]
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         params = {}
         for name in ("upc1", "upc2", "upc3"):
-            params.update(getattr(self, name).torch_parameters(join_name(prefix, f"{name}.main")))
-        params.update(self.upc4.torch_parameters(join_name(prefix, "upc4.0")))
+            params.update(getattr(self, name).original_variables(join_name(prefix, f"{name}.main")))
+        params.update(self.upc4.original_variables(join_name(prefix, "upc4.0")))
         return params

@@ -5,11 +5,11 @@ stochastic, a Gaussian posterior and prior; level h ticks every ``periods[h]`` s
 top-down (ancestral sampling: the upper levels' latest latents, upsampled, join the lower level's inputs). A
 U-Net decoder makes the frames; two deconvolution heads decode the level-1 and level-2 maps.
 
-The forward pass unrolls ``T - 1`` steps in Python; every period counter is a trace-time Python integer that
-is created afresh in each call (:class:`~vidpred_tf.models.mspred.blocks.PeriodCounter`), so ``call`` keeps no
-state and compiles under ``tf.function`` / XLA. The original's schedule is reproduced exactly, including its
-stale-prior quirk (spec Q3: a prior only counts down when called, i.e. when its posterior fires) and the
-truncation of the KL statistics to the number of predictions (Q19). Work whose result the original discards is
+The forward pass unrolls ``T - 1`` steps in Python; every period counter is a trace-time Python integer that is
+created afresh in each call (:class:`~vidpred_tf.models.mspred.blocks.PeriodCounter`), so ``call`` keeps no state
+and compiles under ``tf.function`` / XLA. The original's schedule is reproduced exactly, including its stale-prior
+quirk (a prior only counts down when it is called, i.e. when its posterior fires, so it fires every p * p steps)
+and the truncation of the KL statistics to the number of predictions. Work whose result the original discards is
 skipped (decoding before the last context frame or at steps where nothing is kept; re-encoding a frame that was
 already encoded as the previous step's target): the outputs are the same.
 
@@ -32,9 +32,23 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (ConvLSTM, DeconvHead, GaussianConvLSTM, GaussianLinearLSTM, LinearLSTM,
-                                             PeriodCounter, TorchParam, flatten_chw, join_name,
-                                             modules_torch_parameters, unflatten_chw, upsample_nearest)
+from vidpred_tf.models.mspred.blocks import (
+    ConvLSTM,
+    DeconvHead,
+    GaussianConvLSTM,
+    GaussianLinearLSTM,
+    LinearLSTM,
+    PeriodCounter,
+    TorchParam,
+    flatten_chw,
+    join_name,
+    modules_original_variables,
+    unflatten_chw,
+    upsample_nearest,
+)
+from vidpred_tf.models.mspred.dcgan_conv import DCGANConvDecoder, DCGANConvEncoder
+from vidpred_tf.models.mspred.params import image_size
+from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
 
 AUTOREG_MODES = ("LAST_PRED_FEATS", "LAST_PRED_FRAME")
 ENCODER_TYPES = ("DCGAN", "VGG")
@@ -52,12 +66,7 @@ def _require(params: dict, path: str):
 
 def image_size_of(model_params: dict) -> tuple:
     """``img_size`` of the model group as (H, W) (an int means a square image)."""
-    size = _require(model_params, "img_size")
-    if isinstance(size, (int, np.integer)):
-        return int(size), int(size)
-    if len(size) != 2:
-        raise ValueError(f"model.img_size must be an int or [H, W]; got {size!r}")
-    return int(size[0]), int(size[1])
+    return image_size(_require(model_params, "img_size"), where="model.img_size")
 
 
 def make_encoder_decoder(model_params: dict):
@@ -68,11 +77,9 @@ def make_encoder_decoder(model_params: dict):
     num_filters = int(_require(model_params, "enc_dec.num_filters"))
     extra_deep = bool(model_params["enc_dec"].get("extra_deep", False))
     if enc_type == "DCGAN":
-        from vidpred_tf.models.mspred.dcgan_conv import DCGANConvDecoder, DCGANConvEncoder
         return (DCGANConvEncoder(dim, nc=num_channels, nf=num_filters, name="encoder"),
                 DCGANConvDecoder(dim, nc=num_channels, nf=num_filters, name="decoder"))
     if enc_type == "VGG":
-        from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
         return (VGGConvEncoder(dim, nc=num_channels, extra_deep=extra_deep, name="encoder"),
                 VGGConvDecoder(dim, nc=num_channels, extra_deep=extra_deep, name="decoder"))
     raise ValueError(f"model.enc_dec_type {enc_type!r} is not one of {', '.join(ENCODER_TYPES)}")
@@ -213,16 +220,16 @@ class SpatioTempHierarch(keras.Model):
                                         period=self.periods[n], name=f"predictor_{n}"))
         return modules
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         """Every key of the original state_dict except ``device_param``, in the original's order."""
-        params = self.encoder.torch_parameters(join_name(prefix, "encoder"))
-        params.update(self.decoder.torch_parameters(join_name(prefix, "decoder")))
+        params = self.encoder.original_variables(join_name(prefix, "encoder"))
+        params.update(self.decoder.original_variables(join_name(prefix, "decoder")))
         if self.stochastic:
-            params.update(modules_torch_parameters(join_name(prefix, "posterior"), self.posterior))
-            params.update(modules_torch_parameters(join_name(prefix, "prior"), self.prior))
-        params.update(modules_torch_parameters(join_name(prefix, "predictor"), self.predictor))
+            params.update(modules_original_variables(join_name(prefix, "posterior"), self.posterior))
+            params.update(modules_original_variables(join_name(prefix, "prior"), self.prior))
+        params.update(modules_original_variables(join_name(prefix, "predictor"), self.predictor))
         if self.aux_outputs:
-            params.update(modules_torch_parameters(join_name(prefix, "decoder_heads"), self.decoder_heads))
+            params.update(modules_original_variables(join_name(prefix, "decoder_heads"), self.decoder_heads))
         return params
 
     # Static schedule ------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 * ``mse`` / ``mae``: a mean over all elements;
 * ``cross_entropy`` (SynpickVP level 1): softmax cross-entropy of the head's *sigmoid* output used as logits
-  against the argmax class of the one-hot target, a mean per frame, then over frames (spec Q8: no class
+  against the argmax class of the one-hot target, a mean per frame, then over frames (no class
   weights, because the original gates them on a dataset name that never occurs);
 * ``weighted_kpoint_loss`` (KTH level 1): per (sequence, frame, channel) MSE, counted when the frame's target is
   empty or that channel's target is non-zero, weighted per class and channel, divided by the number counted;

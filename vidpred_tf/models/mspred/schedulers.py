@@ -7,7 +7,7 @@ give the value used in epoch ``e`` directly (a closed form of the steps 0..e-1),
 right without replaying anything. Only ReduceLROnPlateau depends on the validation losses; its state is what the
 checkpoints keep (``state_dict``).
 
-Faithful quirks (spec Q6, Q7):
+Faithful quirks, kept so that the learning rates and betas are the original's epoch by epoch:
 * WarmupStepLR is first stepped after epoch 0, so with warm-up epoch 0 runs at lr0 and epoch 1 at 1e-6; the
   warm-up never reaches lr0 (the last warm-up value lr0*(w-1)/w stays until the first decay step).
 * BetaScheduler(linear) sets beta0 + (e-1)(beta-beta0)/(w-1) after epoch e <= w: warm-up 0 gives the final beta
@@ -23,7 +23,6 @@ from typing import Mapping, Optional, Sequence
 
 PLATEAU_MIN_LR = 1e-8
 EXPONENTIAL_TOTAL_STEPS = 100_000
-SCHEDULER_NAMES = ("multistep", "warmup", "plateau", "step", "exponential")
 
 
 class LRScheduler:
@@ -201,7 +200,7 @@ class BetaScheduler:
             raise ValueError(f"beta warm-up type must be linear, step or multistep; got {warmup_type!r}")
         if warmup_type == "linear" and int(warmup_steps) == 1:
             raise ValueError("loss.beta_warmup_steps=1: the original's linear BetaScheduler divides by "
-                             "(warmup_steps - 1) = 0 after the first epoch (spec Q7); use 0 or >= 2")
+                             "(warmup_steps - 1) = 0 after the first epoch; use 0 or >= 2")
         self.beta_init = float(beta_init)
         self.beta_final = float(beta_final)
         self.warmup_steps = int(warmup_steps)

@@ -20,7 +20,7 @@ posterior sample while t < context - 1 or in training mode, else the prior sampl
 features; the predictor steps and the decoder makes frame t+1, kept from t = context - 1 on. The next input is
 the true frame t+1 during the context (or with ``teacher_force``), else the prediction.
 
-Fix of spec quirk Q1: the original forward is ``(x, context, pred_frames, teacher_force)`` while the training,
+A fix of the original: its forward is ``(x, context, pred_frames, teacher_force)`` while the training,
 evaluation and figure scripts call ``model(x=, context=, num_preds=, teacher_force=)``, so the shipped scripts
 cannot run these baselines. Here they take the MSPred call of every model of the family::
 
@@ -42,11 +42,19 @@ import keras
 import numpy as np
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (ConvLSTM, GaussianConvLSTM, GaussianLinearLSTM, LinearLSTM,
-                                             TorchParam, count_torch_parameters, join_name)
+from vidpred_tf.models.mspred.blocks import (
+    ConvLSTM,
+    GaussianConvLSTM,
+    GaussianLinearLSTM,
+    LinearLSTM,
+    TorchParam,
+    count_torch_parameters,
+    join_name,
+)
 from vidpred_tf.models.mspred.dcgan_64 import DCGAN64Decoder, DCGAN64Encoder
 from vidpred_tf.models.mspred.dcgan_conv import DCGANConvDecoder, DCGANConvEncoder
 from vidpred_tf.models.mspred.hierarch import NoiseSource
+from vidpred_tf.models.mspred.params import first_num_preds, frame_shape
 from vidpred_tf.models.mspred.vgg_64 import VGG64Decoder, VGG64Encoder
 from vidpred_tf.models.mspred.vgg_conv import VGGConvDecoder, VGGConvEncoder
 
@@ -66,24 +74,12 @@ def _require(params: dict, key: str, where: str):
     return params[key]
 
 
-def _image_size(dataset_params: dict):
-    size = _require(dataset_params, "img_size", "dataset")
-    if isinstance(size, int):
-        return size, size
-    if isinstance(size, (list, tuple)) and len(size) == 2:
-        return int(size[0]), int(size[1])
-    raise ValueError(f"experiment parameters: dataset.img_size must be an int or [H, W]; got {size!r}")
-
-
 def first_level_num_preds(num_preds) -> int:
     """``num_preds`` of the MSPred call (an int or a per-level list) -> the number of predicted frames."""
-    if isinstance(num_preds, (list, tuple)):
-        if not num_preds:
-            raise ValueError("num_preds is an empty list")
-        num_preds = num_preds[0]
-    if int(num_preds) < 1:
-        raise ValueError(f"num_preds must be >= 1; got {num_preds}")
-    return int(num_preds)
+    count = first_num_preds(num_preds)
+    if count < 1:
+        raise ValueError(f"num_preds must be >= 1; got {count}")
+    return count
 
 
 class SVGBase(keras.Model):
@@ -143,20 +139,20 @@ class SVGBase(keras.Model):
         return module.initial_state(batch_size, int(feats.shape[1]), int(feats.shape[2]))
 
     # Torch-name protocol --------------------------------------------------------------------------------------
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         """Every key of the original state_dict except ``device_param``, in the original's registration order."""
-        params = self.encoder.torch_parameters(join_name(prefix, "encoder"))
-        params.update(self.decoder.torch_parameters(join_name(prefix, "decoder")))
-        params.update(self.predictor.torch_parameters(join_name(prefix, "predictor")))
+        params = self.encoder.original_variables(join_name(prefix, "encoder"))
+        params.update(self.decoder.original_variables(join_name(prefix, "decoder")))
+        params.update(self.predictor.original_variables(join_name(prefix, "predictor")))
         for name in ("prior", "posterior"):
             module = getattr(self, name)
             if module is not None:
-                params.update(module.torch_parameters(join_name(prefix, name)))
+                params.update(module.original_variables(join_name(prefix, name)))
         return params
 
     def count_parameters(self) -> int:
         """The trainable-parameter count of the original model."""
-        return count_torch_parameters(self.torch_parameters())
+        return count_torch_parameters(self.original_variables())
 
     # Forward --------------------------------------------------------------------------------------------------
     def call(self, x, context: int = 4, num_preds=10, teacher_force: bool = False, training: bool = False,
@@ -279,13 +275,12 @@ class SVGLearnedPrior(SVGBase):
 def build_svg_model(exp_params: dict) -> SVGBase:
     """``setup_model`` for ``model.model_type`` in deterministic / ConvDeterministic / LP / ConvLP."""
     model_params = _require(exp_params, "model", "the experiment")
-    dataset_params = _require(exp_params, "dataset", "the experiment")
+    _require(exp_params, "dataset", "the experiment")
     model_type = _require(model_params, "model_type", "model")
     if model_type not in SVG_MODEL_TYPES:
         raise ValueError(f"experiment parameters: model.model_type {model_type!r} is not an SVG baseline "
                          f"(one of {', '.join(SVG_MODEL_TYPES)})")
     linear, learned_prior = SVG_MODEL_TYPES[model_type]
     model_class = SVGLearnedPrior if learned_prior else SVGDeterministic
-    num_channels = int(_require(dataset_params, "num_channels", "dataset"))
-    return model_class(model_params, num_channels, _image_size(dataset_params), linear=linear,
-                       name=f"svg_{model_type}")
+    height, width, num_channels = frame_shape(exp_params)
+    return model_class(model_params, num_channels, (height, width), linear=linear, name=f"svg_{model_type}")

@@ -19,8 +19,16 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (ConvNormAct, TorchConv2DTranspose, TorchParam, apply_in_order,
-                                             join_name, leaky_relu, modules_torch_parameters, upsample_nearest)
+from vidpred_tf.models.mspred.blocks import (
+    ConvNormAct,
+    TorchConv2DTranspose,
+    TorchParam,
+    apply_in_order,
+    join_name,
+    leaky_relu,
+    modules_original_variables,
+    upsample_nearest,
+)
 from vidpred_tf.models.mspred.dcgan_64 import IMAGE_SIZE, check_image_size
 from vidpred_tf.models.mspred.vgg_conv import VGGLayer, max_pool_2x2
 
@@ -69,11 +77,11 @@ class VGG64Encoder(keras.layers.Layer):
         vec = ops.reshape(self.c5(max_pool_2x2(x)), (-1, self.dim))
         return vec, skips
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
         params: Dict[str, TorchParam] = {}
         for b, block in enumerate(self.blocks):
-            params.update(modules_torch_parameters(join_name(prefix, f"c{b + 1}"), block))
-        params.update(self.c5.torch_parameters(join_name(prefix, "c5")))
+            params.update(modules_original_variables(join_name(prefix, f"c{b + 1}"), block))
+        params.update(self.c5.original_variables(join_name(prefix, "c5")))
         return params
 
 
@@ -103,9 +111,9 @@ class VGG64Decoder(keras.layers.Layer):
         frame = ops.sigmoid(self.final_deconv(x))
         return frame, features
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.upc1.torch_parameters(join_name(prefix, "upc1"))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.upc1.original_variables(join_name(prefix, "upc1"))
         for b, block in enumerate(self.blocks):
-            params.update(modules_torch_parameters(join_name(prefix, f"upc{b + 2}"), block))
-        params.update(self.final_deconv.torch_parameters(join_name(prefix, f"upc5.{len(self.blocks[-1])}")))
+            params.update(modules_original_variables(join_name(prefix, f"upc{b + 2}"), block))
+        params.update(self.final_deconv.original_variables(join_name(prefix, f"upc5.{len(self.blocks[-1])}")))
         return params

@@ -14,9 +14,17 @@ from typing import Dict, Sequence, Tuple
 import keras
 from keras import ops
 
-from vidpred_tf.models.mspred.blocks import (ConvNormAct, TorchConv2D, TorchConv2DTranspose, TorchParam,
-                                             apply_in_order, join_name, leaky_relu, modules_torch_parameters,
-                                             upsample_nearest)
+from vidpred_tf.models.mspred.blocks import (
+    ConvNormAct,
+    TorchConv2D,
+    TorchConv2DTranspose,
+    TorchParam,
+    apply_in_order,
+    join_name,
+    leaky_relu,
+    modules_original_variables,
+    upsample_nearest,
+)
 
 
 class VGGLayer(ConvNormAct):
@@ -26,8 +34,8 @@ class VGGLayer(ConvNormAct):
     def __init__(self, nin: int, nout: int, **kwargs):
         super().__init__(nin, nout, 3, 1, 1, False, leaky_relu, **kwargs)
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        return super().torch_parameters(join_name(prefix, "main"))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        return super().original_variables(join_name(prefix, "main"))
 
 
 def _stack(nin: int, nmid: int, count: int, name: str):
@@ -69,11 +77,11 @@ class VGGConvEncoder(keras.layers.Layer):
         h4 = self.out_conv(max_pool_2x2(h3))
         return h4, [h1, h2, h3]
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = modules_torch_parameters(join_name(prefix, "c1"), self.c1)
-        params.update(modules_torch_parameters(join_name(prefix, "c2"), self.c2))
-        params.update(modules_torch_parameters(join_name(prefix, "c3"), self.c3))
-        params.update(self.out_conv.torch_parameters(join_name(prefix, "out_conv")))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = modules_original_variables(join_name(prefix, "c1"), self.c1)
+        params.update(modules_original_variables(join_name(prefix, "c2"), self.c2))
+        params.update(modules_original_variables(join_name(prefix, "c3"), self.c3))
+        params.update(self.out_conv.original_variables(join_name(prefix, "out_conv")))
         return params
 
 
@@ -106,10 +114,10 @@ class VGGConvDecoder(keras.layers.Layer):
         x = apply_in_order(self.upc3, ops.concatenate([upsample_nearest(d3, 2), skips[-3]], axis=-1))
         return ops.sigmoid(self.final_deconv(x)), [d1, d2, d3]
 
-    def torch_parameters(self, prefix: str = "") -> Dict[str, TorchParam]:
-        params = self.in_conv.torch_parameters(join_name(prefix, "in_conv"))
-        params.update(modules_torch_parameters(join_name(prefix, "upc1"), self.upc1))
-        params.update(modules_torch_parameters(join_name(prefix, "upc2"), self.upc2))
-        params.update(modules_torch_parameters(join_name(prefix, "upc3"), self.upc3))
-        params.update(self.final_deconv.torch_parameters(join_name(prefix, f"upc3.{len(self.upc3)}")))
+    def original_variables(self, prefix: str = "") -> Dict[str, TorchParam]:
+        params = self.in_conv.original_variables(join_name(prefix, "in_conv"))
+        params.update(modules_original_variables(join_name(prefix, "upc1"), self.upc1))
+        params.update(modules_original_variables(join_name(prefix, "upc2"), self.upc2))
+        params.update(modules_original_variables(join_name(prefix, "upc3"), self.upc3))
+        params.update(self.final_deconv.original_variables(join_name(prefix, f"upc3.{len(self.upc3)}")))
         return params

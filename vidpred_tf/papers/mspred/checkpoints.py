@@ -11,6 +11,9 @@ each a folder holding one TensorFlow checkpoint replaced atomically (``Trainer.s
 ``--checkpoint`` takes the README's names with or without ``.pth``: a file of exactly that name in ``models/``
 (an original PyTorch checkpoint, or an ``.npz`` state_dict) is read through ``vidpred_tf.convert.mspred``;
 otherwise ``.pth`` is dropped and the port's folder of that name is used.
+
+A port checkpoint holds, beside the weights and the optimizer, the task's host-side state (``STATE_KEY``, the
+JSON of ``MSPredTask.state``: the epoch and the LR scheduler's state_dict) and the trainer's epoch counter.
 """
 
 from __future__ import annotations
@@ -22,13 +25,21 @@ from typing import Optional, Tuple
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.checkpoint_check import check_model_checkpoint
+from vidpred_tf.convert import mspred as convert_mspred
+from vidpred_tf.convert import torch_files
 from vidpred_tf.errors import InputError, MissingInputError
-from vidpred_tf.training.checkpoint import named_checkpoint_prefix, restore_model_weights
+from vidpred_tf.models.mspred.build import build_model
+from vidpred_tf.models.mspred.params import n_hmap_channels
+from vidpred_tf.models.mspred.task import STATE_OBJECT
+from vidpred_tf.papers.mspred.experiment import load_exp_params, resolve_exp_directory
+from vidpred_tf.training.checkpoint import named_checkpoint_prefix, restore_model_weights, task_variable_key
 
 MODELS_DIR = "models"
 LAST_SAVED = "checkpoint_last_saved"
 FINAL = "checkpoint_epoch_final"
-STATE_KEY = "task_state/.ATTRIBUTES/VARIABLE_VALUE"
+# Where the trainer saves MSPredTask's state and its own epoch counter in a checkpoint file.
+STATE_KEY = task_variable_key(STATE_OBJECT)
 EPOCH_KEY = "epoch/.ATTRIBUTES/VARIABLE_VALUE"
 
 
@@ -63,25 +74,31 @@ def resolve_checkpoint(exp_path: str, name: str) -> Tuple[str, str]:
 
 def read_port_state(prefix: str) -> dict:
     """The host-side state stored with a port checkpoint: ``epoch`` (the last epoch trained, as the original's
-    checkpoint['epoch']), ``scheduler`` (its state_dict), and ``epochs_completed``."""
+    checkpoint['epoch']), ``scheduler`` (its state_dict), and ``epochs_completed``. A checkpoint without that
+    state (not written by 02_train.py) is an ``InputError`` naming it."""
     reader = tf.train.load_checkpoint(prefix)
     names = reader.get_variable_to_shape_map()
-    state = {}
-    if STATE_KEY in names:
-        raw = reader.get_tensor(STATE_KEY)
-        state = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
+    if STATE_KEY not in names:
+        raise InputError(f"checkpoint {prefix} holds no MSPred training state ({STATE_KEY}): it was not saved by "
+                         "02_train.py")
+    raw = reader.get_tensor(STATE_KEY)
+    state = json.loads(raw.decode() if isinstance(raw, bytes) else str(raw))
     if EPOCH_KEY in names:
         state["epochs_completed"] = int(reader.get_tensor(EPOCH_KEY))
     return state
+
+
+def read_original_state_dict(path: str) -> dict:
+    """The model state_dict of an original checkpoint file (``.pth`` checkpoint dict or state_dict, ``.npz``);
+    an ``InputError`` naming the file when it is unreadable or refused."""
+    return torch_files.read_state_dict(path, unwrap=(convert_mspred.STATE_DICT_KEY,))
 
 
 def read_original_epoch(path: str) -> Optional[int]:
     """``epoch`` of an original checkpoint dict (None for a bare state_dict or an .npz)."""
     if path.endswith(".npz"):
         return None
-    from vidpred_tf.convert.torch_files import read_torch_file
-
-    loaded = read_torch_file(path)
+    loaded = torch_files.read_torch_file(path)
     if isinstance(loaded, dict) and "epoch" in loaded:
         return int(np.asarray(loaded["epoch"]))
     return None
@@ -91,69 +108,38 @@ def load_weights(model, exp_path: str, name: str) -> Tuple[str, str]:
     """Load only the model weights of ``--checkpoint name`` into a built ``model``; returns (kind, path)."""
     kind, path = resolve_checkpoint(exp_path, name)
     if kind == "port":
-        from vidpred_tf.checkpoint_check import check_model_checkpoint
-
         check_model_checkpoint(model, path, what=f"--checkpoint {name}:")  # one line naming the misfits
         restore_model_weights(model, path)
     else:
-        from vidpred_tf.convert.mspred import load_state_dict_into_model, read_state_dict
-
-        load_state_dict_into_model(model, read_state_dict(path), source=path)
+        convert_mspred.load(model, path)
     return kind, path
 
 
 def prepare_exp_params(exp_params: dict) -> dict:
     """Set ``model.HierarchLSTM.n_hmap_channels`` from the dataset, as 02/03 do after loading the data."""
-    from vidpred_tf.papers.mspred.data import N_HMAP_CHANNELS
-
     model = exp_params["model"]
     hierarch = model.setdefault("HierarchLSTM", {})
     if hierarch.get("aux_outputs", False):
-        name = exp_params["dataset"]["dataset_name"]
-        if name not in N_HMAP_CHANNELS:
-            raise ValueError(f"dataset.dataset_name {name!r} is not one of {sorted(N_HMAP_CHANNELS)}")
-        hierarch["n_hmap_channels"] = list(N_HMAP_CHANNELS[name])
+        hierarch["n_hmap_channels"] = n_hmap_channels(exp_params["dataset"]["dataset_name"])
     return exp_params
-
-
-def build_model_for(exp_params: dict, model_factory=None):
-    """The experiment's model with its variables created (called once on zeros of the training length)."""
-    from vidpred_tf.papers.mspred.experiment import hierarchical_num_preds
-    from vidpred_tf.models.mspred.task import dummy_input
-
-    if model_factory is None:
-        from vidpred_tf.models.mspred.build import setup_model
-
-        model_factory = setup_model
-    model = model_factory(exp_params)
-    training = exp_params["training"]
-    hierarchical = "Hierarch" in exp_params["model"]["model_type"]
-    num_preds = hierarchical_num_preds(exp_params) if hierarchical else training["num_preds"]
-    model(tf.constant(dummy_input(exp_params)), context=int(training["context"]), num_preds=num_preds,
-          training=False, seed=tf.constant([0, 0], tf.int32))
-    return model
 
 
 def load_model_for_evaluation(exp_dir: str, checkpoint_name: str, model_factory=None):
     """``(model, exp_params, epoch)`` for evaluation: the experiment's model with the weights of
     ``checkpoint_name`` (port checkpoint or original ``.pth``/``.npz``). ``epoch`` is the last epoch trained
     (None when the file does not say). ``exp_dir`` is an experiment path (relative ones under experiments/)."""
-    from vidpred_tf.papers.mspred.experiment import load_exp_params, resolve_exp_directory
-
     exp_path = exp_dir if os.path.isfile(os.path.join(exp_dir, "experiment_params.json")) \
         else resolve_exp_directory(exp_dir)
     exp_params = prepare_exp_params(load_exp_params(exp_path))
     kind, path = resolve_checkpoint(exp_path, checkpoint_name)
     state_dict = None
     if kind == "original":
-        from vidpred_tf.convert.mspred import load_state_dict_into_model, read_state_dict
-
-        state_dict = read_state_dict(path)  # an unreadable or refused file is named before the model is built
-    model = build_model_for(exp_params, model_factory)
+        state_dict = read_original_state_dict(path)  # an unreadable or refused file is named before the build
+    model = build_model(exp_params, model_factory)
     if state_dict is None:
         load_weights(model, exp_path, checkpoint_name)
     else:
-        load_state_dict_into_model(model, state_dict, source=path)
+        convert_mspred.load(model, state_dict, source=path)
     if kind == "port":
         epoch = read_port_state(path).get("epoch")
     else:

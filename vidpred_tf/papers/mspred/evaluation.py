@@ -15,20 +15,24 @@ Outputs, as the original writes them:
   frame numbers.
 
 Faithful quirks kept by default (each has an option to fix it): LPIPS gets the [0, 1] frames as if they were in
-[-1, 1] (Q9; ``lpips_rescale``); ``classwise_segmentation_accuracy`` is per-class precision (Q10;
-``classwise_accuracy_as_recall``); the per-frame mean IoU is NaN whenever a class is absent from both maps
-(``iou_ignore_absent_classes``). The classwise segmentation lists average over all N samples (the original's
-best-of-N selection never touches them).
+[-1, 1], so its LPIPS numbers are not the standard ones (``lpips_rescale``); ``classwise_segmentation_accuracy`` is
+per-class precision, its confusion matrix being transposed (``classwise_accuracy_as_recall``); the per-frame mean
+IoU is NaN whenever a class is absent from both maps (``iou_ignore_absent_classes``). The classwise segmentation
+lists average over all N samples (the original's best-of-N selection never touches them).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
+import keras
 import numpy as np
+import tensorflow as tf
 
+from vidpred_tf.data.batch import IMAGES
 from vidpred_tf.fileio import write_json
 from vidpred_tf.metrics import keypoints as keypoint_metrics
 from vidpred_tf.metrics.best_of_n import best_of_n
@@ -36,6 +40,11 @@ from vidpred_tf.metrics.frame import mae as frame_mae
 from vidpred_tf.metrics.frame import mse as frame_mse
 from vidpred_tf.metrics.frame import psnr_piqa, ssim_piqa
 from vidpred_tf.metrics.segmentation import segmentation_stats
+from vidpred_tf.models.mspred.params import model_num_preds, sequence_length, uses_aux_outputs
+from vidpred_tf.papers.mspred import figures as mspred_figures
+from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
+from vidpred_tf.papers.mspred.data import load_mspred_dataset, make_tf_dataset
+from vidpred_tf.viz.grid import write_comparison_gif
 
 # The original CONFIG.METRIC_SETS and each dataset's METRICS_LEVEL_{0,1,2}.
 METRIC_SETS: Dict[str, List[str]] = {
@@ -51,13 +60,6 @@ LEVEL_METRIC_SETS: Dict[str, Sequence[str]] = {
     "custom_moving_mnist": ("video_prediction", "blob", "blob"),
     "kth": ("video_prediction", "keypoint", "single_keypoint_metric"),
     "synpick": ("video_prediction", "segmentation", "single_keypoint_metric"),
-}
-# Each dataset's STRUCT_TYPE: how its level-1/2 maps are drawn (a list gives level 1, then level 2).
-STRUCT_TYPES = {
-    "moving_mnist": "BLOB_HEATMAP",
-    "custom_moving_mnist": "BLOB_HEATMAP",
-    "kth": "KEYPOINT_BLOBS",
-    "synpick": ["SEGMENTATION_MAPS", "KEYPOINT_BLOBS"],
 }
 LOWER_IS_BETTER = ("mse", "mae", "lpips", "mpjpe")
 SEGMENTATION_METRICS = ("segmentation_accuracy", "iou")
@@ -122,7 +124,7 @@ def compute_metric(name: str, preds, targets, options: Optional[MetricOptions] =
     if name == "lpips":
         if options.lpips is None:
             raise ValueError("metric 'lpips' needs an LPIPS network (MetricOptions.lpips); none was given")
-        # Q9: the original hands lpips its [0, 1] frames unchanged while lpips expects [-1, 1].
+        # The original hands lpips its [0, 1] frames unchanged while lpips expects [-1, 1].
         input_range = "[0,1]" if options.lpips_rescale else "[-1,1]"
         return {"values": np.asarray(options.lpips(preds, targets, input_range=input_range), dtype=np.float32)}
     if name == "mpjpe":
@@ -229,8 +231,6 @@ def plot_name(metric_key: str, level: int) -> str:
 def save_level_results(results: Mapping[str, object], json_path, plots_dir, level: int,
                        numbers: Sequence[int]) -> Dict[str, str]:
     """Write ``metrics_<h>.json`` and the framewise plots of one level; returns ``{what: path}``."""
-    from vidpred_tf.papers.mspred.figures import plot_framewise_metric
-
     write_json(json_path, results_to_json(results), indent=None)
     written = {"json": os.fspath(json_path)}
     for key, value in results.items():
@@ -239,27 +239,9 @@ def save_level_results(results: Mapping[str, object], json_path, plots_dir, leve
         path = os.path.join(os.fspath(plots_dir), plot_name(key, level))
         name = key.split("_")[-1] + f"_level_{level}"
         rounded = [round(float(v), 5) for v in np.asarray(value).tolist()]
-        plot_framewise_metric(path, rounded, numbers, title=name)
+        mspred_figures.plot_framewise_metric(path, rounded, numbers, title=name)
         written[key] = path
     return written
-
-
-def normalized_num_preds(eval_params: Mapping, periods: Optional[Sequence[int]], hierarchical: bool):
-    """``eval.num_preds`` as a per-level list for hierarchical models (an int is repeated per level), and the
-    number of frames a test item needs: ``context + max(num_preds * periods)`` (``context + num_preds`` for the
-    SVG baselines)."""
-    context = int(eval_params["context"])
-    num_preds = eval_params["num_preds"]
-    if hierarchical:
-        if not isinstance(num_preds, (list, tuple)):
-            num_preds = [int(num_preds)] * len(periods)
-        num_preds = [int(n) for n in num_preds]
-        if len(num_preds) != len(periods):
-            raise ValueError(f"eval.num_preds {num_preds} needs one entry per level ({len(periods)} periods)")
-        return num_preds, context + int(max(np.asarray(num_preds) * np.asarray(periods)))
-    if isinstance(num_preds, (list, tuple)):
-        num_preds = int(num_preds[0])
-    return int(num_preds), context + int(num_preds)
 
 
 ModelFn = Callable[..., Mapping]
@@ -273,7 +255,7 @@ def evaluate_batches(model_fn: ModelFn, batches: Iterable[Mapping], context: int
 
     ``model_fn(frames, sample_index=s, batch_index=i)`` returns the model's output dict (``preds`` {h: array
     (B, n_h, H, W, C)}, ``target_masks`` {h: bool (T,)}); it is called ``n_samples`` times per batch.
-    ``batches`` yield dicts with ``frames`` (B, T, H, W, C) and, for levels 1/2, ``heatmap_1`` / ``heatmap_2``.
+    ``batches`` yield dicts with ``images`` (B, T, H, W, C) and, for levels 1/2, ``heatmap_1`` / ``heatmap_2``.
     Only levels ``< levels`` are evaluated (default: every level the model predicts).
 
     Returns ``(trackers {h: LevelMetricTracker}, frame_numbers {h: array})``.
@@ -284,7 +266,7 @@ def evaluate_batches(model_fn: ModelFn, batches: Iterable[Mapping], context: int
     numbers: Dict[int, np.ndarray] = {}
     per_level = num_preds if isinstance(num_preds, (list, tuple)) else [num_preds]
     for batch_index, batch in enumerate(batches):
-        frames = np.asarray(batch["frames"], dtype=np.float32)
+        frames = np.asarray(batch[IMAGES], dtype=np.float32)
         targets = [frames] + [np.asarray(batch[key], dtype=np.float32) for key in ("heatmap_1", "heatmap_2")
                               if key in batch]
         sample_preds: Dict[int, List[np.ndarray]] = {}
@@ -332,16 +314,6 @@ def results_dirs(exp_dir, checkpoint: str) -> Dict[str, str]:
     return dirs
 
 
-def is_hierarchical(exp_params: Mapping) -> bool:
-    return "Hierarch" in str(exp_params["model"]["model_type"])
-
-
-def uses_aux_outputs(exp_params: Mapping) -> bool:
-    """The original's ``("Hierarch" in model_type) and HierarchLSTM.aux_outputs``."""
-    hierarch = exp_params["model"].get("HierarchLSTM", {})
-    return is_hierarchical(exp_params) and bool(hierarch.get("aux_outputs", False))
-
-
 def make_model_fn(model, context: int, num_preds, training: bool, seed: int) -> ModelFn:
     """Wrap an MSPred-family Keras model: stateless latents from ``[seed, batch_index * 1000003 + sample]``.
 
@@ -350,9 +322,6 @@ def make_model_fn(model, context: int, num_preds, training: bool, seed: int) -> 
     trace-time Python values: they come from one eager call per sequence length. Callables that are not Keras
     models (stand-ins) are called directly.
     """
-    import keras
-    import tensorflow as tf
-
     def forward(frames, draw):
         return model(frames, context=context, num_preds=num_preds, teacher_force=False, training=training,
                      seed=draw)
@@ -377,15 +346,6 @@ def make_model_fn(model, context: int, num_preds, training: bool, seed: int) -> 
     return model_fn
 
 
-def load_lpips(weights: Optional[str]):
-    """An AlexNet LPIPS with the given converted weights, or None (with a warning) when there are none."""
-    if not weights:
-        return None
-    from vidpred_tf.evaluation import load_lpips_weights
-
-    return load_lpips_weights("alex", weights)  # InputError naming --lpips_weights when missing or wrong
-
-
 def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, seed: int = 13,
                         datasets_root=None, options: Optional[MetricOptions] = None, log=print,
                         dataset=None, model=None, exp_params=None) -> Dict[int, Dict[str, str]]:
@@ -395,17 +355,11 @@ def evaluate_experiment(exp_dir, checkpoint: str, n_samples_per_seq: int = 1, se
     by default they come from :func:`vidpred_tf.papers.mspred.checkpoints.load_model_for_evaluation` and
     :func:`vidpred_tf.papers.mspred.data.load_mspred_dataset`.
     """
-    from vidpred_tf.papers.mspred.data import load_mspred_dataset, make_tf_dataset
-
     options = options or MetricOptions()
     if model is None or exp_params is None:
-        from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
-
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
-    hierarchical = is_hierarchical(exp_params)
     aux_outputs = uses_aux_outputs(exp_params)
-    periods = exp_params["model"].get("HierarchLSTM", {}).get("periods") if hierarchical else None
-    num_preds, num_frames = normalized_num_preds(exp_params["eval"], periods, hierarchical)
+    num_preds, num_frames = model_num_preds(exp_params, "eval"), sequence_length(exp_params, "eval")
     context = int(exp_params["eval"]["context"])
     dataset_name = exp_params["dataset"]["dataset_name"]
     metrics_per_level = level_metrics(dataset_name)
@@ -440,7 +394,7 @@ def figure_batch_outputs(model_fn: ModelFn, batch: Mapping, context: int, num_pr
                          batch_index: int = 0):
     """One forward pass for the figures: ``(gt_frames (T,H,W,C), preds {h: (n_h,...)}, targets {h: (n_h,...)},
     numbers {h: frame numbers})`` of the first sequence of ``batch``."""
-    frames = np.asarray(batch["frames"], dtype=np.float32)
+    frames = np.asarray(batch[IMAGES], dtype=np.float32)
     outputs = model_fn(frames, sample_index=0, batch_index=batch_index)
     targets = [frames] + ([np.asarray(batch[key], dtype=np.float32) for key in ("heatmap_1", "heatmap_2")]
                           if aux_outputs else [])
@@ -461,26 +415,18 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
     """04_generate_figs.py: for the first ``num_imgs`` shuffled test batches, the first sequence's
     ``images/img_<i>.png`` and ``img_<i>_gt.png`` and their per-level frames in
     ``gif_resources/seq_<i>[_gt]/hier_<h>/``; with ``write_gifs`` also ``gifs/seq_<i>.gif`` (ground truth
-    above the prediction; a port addition). ``training=True`` is the original's behaviour (Q11: it calls
+    above the prediction; a port addition). ``training=True`` is the original's behaviour (it calls
     ``.train()`` after ``.eval()``, so the figures use posterior latents that see the future frames).
     Returns the written image paths.
     """
-    from vidpred_tf.papers.mspred.data import load_mspred_dataset, make_tf_dataset
-    from vidpred_tf.papers.mspred import figures as mspred_figures
-    from vidpred_tf.viz.grid import write_comparison_gif
-
     if num_imgs <= 0:
         raise ValueError(f"'--num_imgs' must be > 0. Given value was {num_imgs}")
     if model is None or exp_params is None:
-        from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
-
         model, exp_params, _ = load_model_for_evaluation(exp_dir, checkpoint)
     dirs = results_dirs(exp_dir, checkpoint)
     os.makedirs(dirs["gif_resources"], exist_ok=True)
-    hierarchical = is_hierarchical(exp_params)
     aux_outputs = uses_aux_outputs(exp_params)
-    periods = exp_params["model"].get("HierarchLSTM", {}).get("periods") if hierarchical else None
-    num_preds, num_frames = normalized_num_preds(exp_params["eval"], periods, hierarchical)
+    num_preds, num_frames = model_num_preds(exp_params, "eval"), sequence_length(exp_params, "eval")
     context = int(exp_params["eval"]["context"])
     dataset_name = exp_params["dataset"]["dataset_name"]
     if dataset is None:
@@ -505,7 +451,7 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
             for suffix, maps in (("", preds), ("_gt", targets)):
                 path = os.path.join(dirs["images"], f"img_{i + 1}{suffix}.png")
                 mspred_figures.hierarchical_figure(
-                    path, gt_frames, maps, numbers, context, STRUCT_TYPES[dataset_name],
+                    path, gt_frames, maps, numbers, context, mspred_figures.dataset_struct_types(dataset_name),
                     frames_dir=os.path.join(dirs["gif_resources"], f"seq_{i + 1}{suffix}"))
                 written.append(path)
         if write_gifs:
@@ -520,8 +466,6 @@ def generate_figures(exp_dir, checkpoint: str, num_imgs: int = 5, seed: int = 13
 def assemble_figures(exp_dir, checkpoint: str, exp_params: Mapping, log=print) -> List[str]:
     """05_assemble_figs.py: from ``gif_resources``, ``gifs/combined_gif_<i>.gif`` and
     ``images/combined_img_<i>.png`` (the 6 x 8 grid) for every saved sequence. Returns the written paths."""
-    from vidpred_tf.papers.mspred import figures as mspred_figures
-
     dirs = results_dirs(exp_dir, checkpoint)
     resources = dirs["gif_resources"]
     if not os.path.isdir(resources):
@@ -589,8 +533,6 @@ def process_metrics(data: Mapping[str, object]) -> Dict[str, object]:
 def process_metrics_dir(exp_dir, checkpoint_name: str, log=print) -> List[str]:
     """Write ``processed_<file>`` beside every ``*.json`` of ``results/results_<ckpt>/`` that is not itself a
     processed file; returns the written paths."""
-    import json
-
     results_path = os.path.join(os.fspath(exp_dir), "results", f"results_{checkpoint_name}")
     if not os.path.isdir(results_path):
         raise FileNotFoundError(f"Results path {results_path} does not exist (run 03_evaluate.py with "

@@ -4,7 +4,7 @@ An experiment is ``<cwd>/experiments/<exp_directory>/<name>/`` holding ``experim
 dataset, model, loss, training, eval and _general), ``logs.txt`` (timestamped lines appended by every script),
 ``plots/`` and ``tboard_logs/``; training adds ``models/`` and ``model_architecture.txt``.
 
-``DEFAULTS`` is the original's dict with its Q2 bug fixed: the original names the model ``model.model_name``
+``DEFAULTS`` is the original's dict with one bug fixed: the original names the model ``model.model_name``
 (02_train.py reads ``model.model_type``) and has no ``training.patience``, so an experiment created without
 ``--config`` could not be trained. Here ``model_type`` is "SpatioTempHierarchConvLSTM" and ``patience`` 20 (the
 value of the three shipped configs). The shipped configs are package data (``vidpred_tf/models/mspred/configs``).
@@ -19,14 +19,14 @@ import os
 import traceback
 from typing import Mapping, Optional
 
-from vidpred_tf.fileio import write_atomically, write_json
 from vidpred_tf.errors import InputError, MissingInputError
+from vidpred_tf.fileio import write_atomically, write_json
+from vidpred_tf.models.mspred import CONFIGS_DIR as MODEL_CONFIGS_DIR
 
-RANDOM_SEED = 13
 PARAMS_FILE = "experiment_params.json"
 LOGS_FILE = "logs.txt"
 ARCHITECTURE_FILE = "model_architecture.txt"
-CONFIGS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+CONFIGS_DIR = os.fspath(MODEL_CONFIGS_DIR)
 GROUPS = ("dataset", "model", "loss", "training", "eval")
 # Groups whose missing keys aux_update_exp_params fills from DEFAULTS (the original leaves "eval" alone).
 UPDATED_GROUPS = ("dataset", "model", "training", "loss")
@@ -39,7 +39,7 @@ DEFAULTS = {
         "num_channels": 3,
     },
     "model": {
-        "model_type": "SpatioTempHierarchConvLSTM",  # Q2 fix: the original wrote "model_name"
+        "model_type": "SpatioTempHierarchConvLSTM",  # the original wrote "model_name", which nothing reads
         "enc_dec_type": "DCGAN",
         "enc_dec": {"dim": 512, "num_filters": 64, "extra_deep": False},
         "LSTM": {"num_layers": 2, "hidden_dim": 256},
@@ -75,7 +75,7 @@ DEFAULTS = {
         "lr_factor": 0.1,
         "lr_warmup_steps": 10,
         "lr_decay_steps": [50, 100],
-        "patience": 20,  # Q2 fix: missing in the original, which the plateau/step schedulers read
+        "patience": 20,  # missing in the original, whose plateau/step schedulers read it
         "momentum": 0,
         "nesterov": False,
         "optimizer": "adam",
@@ -283,30 +283,6 @@ def aux_update_exp_params(exp_path: str) -> dict:
     params = update_config(load_exp_params(exp_path))
     save_exp_params(exp_path, params)
     return params
-
-
-def hierarchical_num_preds(exp_params: Mapping, group: str = "training") -> list:
-    """``<group>.num_preds`` as a list with one entry per level (an int is repeated, as 02_train.py does)."""
-    num_preds = exp_params[group]["num_preds"]
-    periods = exp_params["model"]["HierarchLSTM"]["periods"]
-    if isinstance(num_preds, (list, tuple)):
-        if len(num_preds) != len(periods):
-            raise ValueError(f"{group}.num_preds {list(num_preds)} must have one entry per level "
-                             f"(periods {periods})")
-        return [int(n) for n in num_preds]
-    return [int(num_preds)] * len(periods)
-
-
-def sequence_length(exp_params: Mapping, group: str = "training") -> int:
-    """Frames read per sequence: context + max(num_preds · periods) for the hierarchical models, else
-    context + num_preds (02_train.py / 03_evaluate.py)."""
-    context = int(exp_params[group]["context"])
-    model_type = exp_params["model"]["model_type"]
-    if "Hierarch" in model_type:
-        periods = exp_params["model"]["HierarchLSTM"]["periods"]
-        return context + max(n * p for n, p in zip(hierarchical_num_preds(exp_params, group), periods))
-    num_preds = exp_params[group]["num_preds"]
-    return context + int(max(num_preds) if isinstance(num_preds, (list, tuple)) else num_preds)
 
 
 def write_model_architecture(model, exp_path: str) -> str:

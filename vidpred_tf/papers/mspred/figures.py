@@ -32,6 +32,13 @@ from vidpred_tf.fileio import write_atomically
 from vidpred_tf.viz.video import write_gif
 
 STRUCT_TYPES = ("BLOB_HEATMAP", "KEYPOINT_BLOBS", "SEGMENTATION_MAPS")
+# Each dataset's STRUCT_TYPE: how its level-1 and level-2 maps are drawn.
+DATASET_STRUCT_TYPES = {
+    "moving_mnist": ("BLOB_HEATMAP", "BLOB_HEATMAP"),
+    "custom_moving_mnist": ("BLOB_HEATMAP", "BLOB_HEATMAP"),
+    "kth": ("KEYPOINT_BLOBS", "KEYPOINT_BLOBS"),
+    "synpick": ("SEGMENTATION_MAPS", "KEYPOINT_BLOBS"),
+}
 # Colour per keypoint channel / class, in the original's order (CSS colour names).
 COLORS = ("blue", "green", "olive", "red", "yellow", "purple", "orange", "cyan", "brown", "pink", "darkorange",
           "goldenrod", "forestgreen", "springgreen", "aqua", "royalblue", "navy", "darkviolet", "plum", "magenta",
@@ -40,6 +47,11 @@ COLORS = ("blue", "green", "olive", "red", "yellow", "purple", "orange", "cyan",
 MIN_CONFIDENCE = 0.03
 # Which objects invert_colors paints the summed RGB blob image as (the original's sun, earth and moon colours).
 _INVERT_COLORS = ((0.961, 0.29, 0.05), (0.05, 0.09, 0.961), (0.10, 0.895, 0.219))
+
+
+def dataset_struct_types(dataset_name: str) -> List[str]:
+    """The structure types of levels 1 and 2 of ``dataset_name`` (blob heat maps for a dataset not listed)."""
+    return list(DATASET_STRUCT_TYPES.get(dataset_name, ("BLOB_HEATMAP", "BLOB_HEATMAP")))
 
 
 def _figure(width_inches: float, height_inches: float, dpi: float = 100.0) -> Figure:

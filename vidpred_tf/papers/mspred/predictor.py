@@ -17,6 +17,8 @@ import tensorflow as tf
 
 from vidpred_tf.errors import InputError
 from vidpred_tf.inference import Predictor
+from vidpred_tf.models.mspred.params import first_num_preds, frame_shape, is_hierarchical
+from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation, models_dir
 
 PARAMS_FILE = "experiment_params.json"
 DEFAULT_CHECKPOINTS = ("checkpoint_epoch_final", "checkpoint_last_saved")
@@ -51,17 +53,14 @@ class MSPredPredictor(Predictor):
         self.exp_params = exp_params
         self.model_name = exp_params["model"]["model_type"]
         # The hierarchical models read HierarchLSTM.stochastic (build.setup_model); the SVG ones their type.
-        hierarchical = "Hierarch" in self.model_name
-        self.stochastic = (bool(exp_params["model"].get("HierarchLSTM", {}).get("stochastic", True)) if hierarchical
-                           else self.model_name not in DETERMINISTIC_MODEL_TYPES)
+        self.hierarchical = is_hierarchical(self.model_name)
+        self.stochastic = (bool(exp_params["model"].get("HierarchLSTM", {}).get("stochastic", True))
+                           if self.hierarchical else self.model_name not in DETERMINISTIC_MODEL_TYPES)
         self.checkpoint = checkpoint
-        dataset = exp_params["dataset"]
-        size = dataset["img_size"]
-        self.image_size = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-        self.channels = 3 if dataset["dataset_name"] == "synpick" else int(dataset["num_channels"])
+        height, width, self.channels = frame_shape(exp_params)
+        self.image_size = (height, width)
         self.context_frames = int(exp_params["eval"]["context"])
-        num_preds = exp_params["eval"]["num_preds"]
-        self.default_horizon = int(num_preds[0] if isinstance(num_preds, list) else num_preds)
+        self.default_horizon = first_num_preds(exp_params["eval"]["num_preds"])
         self.levels = len(exp_params["model"].get("HierarchLSTM", {}).get("periods", [1]))
 
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
@@ -72,17 +71,14 @@ class MSPredPredictor(Predictor):
             raise InputError(f"horizon must be >= 1; got {horizon}")
         padding = np.zeros((context.shape[0], horizon) + context.shape[2:], np.float32)
         frames = tf.constant(np.concatenate([context, padding], axis=1))
-        hierarchical = "Hierarch" in self.model_name
         # Only level 0 is returned: asking the heads for maps would need frames up to horizon x periods[h].
-        num_preds = [horizon] + [0] * (self.levels - 1) if hierarchical else horizon
+        num_preds = [horizon] + [0] * (self.levels - 1) if self.hierarchical else horizon
         out = self.model(frames, context=context.shape[1], num_preds=num_preds, training=False,
                          seed=tf.constant([seed, 0], tf.int32))
         return np.clip(np.asarray(out["preds"][0], np.float32), 0.0, 1.0)
 
 
 def load(path: pathlib.Path) -> MSPredPredictor:
-    from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation, models_dir
-
     located = _locate(path)
     if located is None:
         raise InputError(f"{path} is neither an MSPred experiment directory nor a checkpoint in its models/ folder")

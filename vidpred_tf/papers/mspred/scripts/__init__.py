@@ -1,2 +1,2 @@
-"""The entry points of MSPred's numbered scripts (``scripts/mspred/*.py`` run them): each module defines its script's absl flags
-and ``main``."""
+"""The entry points of MSPred's numbered scripts (``scripts/mspred/*.py`` run them): each module defines its
+script's absl flags and ``main``."""

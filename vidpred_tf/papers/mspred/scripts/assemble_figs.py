@@ -22,12 +22,14 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.papers.mspred.evaluation import assemble_figures  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import Logger, load_exp_params, resolve_exp_directory  # noqa: PLC0415
+
     del argv
     if FLAGS.num_imgs <= 0:
         raise app.UsageError(f"'--num_imgs' must be > 0. Given value was {FLAGS.num_imgs}...")
-    from vidpred_tf.papers.mspred.evaluation import assemble_figures
-    from vidpred_tf.papers.mspred.experiment import Logger, load_exp_params, resolve_exp_directory
 
     exp_path = resolve_exp_directory(FLAGS.exp_directory)
     logger = Logger(exp_path)

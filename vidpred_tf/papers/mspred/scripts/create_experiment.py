@@ -4,14 +4,14 @@
 
 Creates ``experiments/<-d>/<--name>/`` (under the current directory, as the original) with
 ``experiment_params.json``, ``logs.txt``, ``plots/`` and ``tboard_logs/``. ``--config`` names a shipped config
-(mmnist, kth, synpick; ".json" optional) or a json file; without it the DEFAULTS are used (with the spec's Q2
-fix, so they can be trained). An existing experiment is never overwritten (exit status 1). Unlike the original,
-the terminal is not cleared.
+(mmnist, kth, synpick; ".json" optional) or a json file; without it the DEFAULTS are used (with
+``model.model_type`` and ``training.patience`` added, which the original's DEFAULTS lack, so they can be
+trained). An existing experiment is never overwritten (exit status 1). Unlike the original, the terminal is not
+cleared.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 
 from absl import app, flags
@@ -28,10 +28,12 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.papers.mspred.experiment import create_experiment  # noqa: PLC0415
+
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from vidpred_tf.papers.mspred.experiment import create_experiment
 
     try:
         exp_path = create_experiment(FLAGS.exp_directory, FLAGS.name, FLAGS.config)

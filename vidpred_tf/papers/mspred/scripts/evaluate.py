@@ -10,8 +10,9 @@ Run from the repository root: ``-d`` is taken under ``<cwd>/experiments`` and da
 
 Port additions: ``--seed`` (test-loader shuffle and latent draws; the original used torch's global state),
 ``--datasets_root``, ``--lpips_weights`` (converted AlexNet LPIPS weights; without them LPIPS is skipped), and
-three fixes of the original's quirks, all off by default: ``--lpips_rescale`` (Q9), ``--classwise_accuracy_as_recall``
-(Q10) and ``--iou_ignore_absent_classes``. ``--checkpoint`` is required (the original crashed without it).
+three fixes of the original's quirks, all off by default: ``--lpips_rescale`` (the original feeds LPIPS [0, 1]
+frames as if they were in [-1, 1]), ``--classwise_accuracy_as_recall`` (the original's per-class "accuracy" is a
+precision) and ``--iou_ignore_absent_classes``. ``--checkpoint`` is required (the original crashed without it).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ flags.DEFINE_integer("seed", 13, "Seed of the test-loader shuffle and of the lat
 flags.DEFINE_string("datasets_root", None, "Datasets folder (default: $VIDPRED_DATASETS_DIR or <cwd>/../datasets).")
 flags.DEFINE_string("lpips_weights", None, "AlexNet LPIPS .weights.h5 (python -m vidpred_tf.convert.lpips); "
                     "without it the lpips metric is skipped.")
-flags.DEFINE_boolean("lpips_rescale", False, "Fix Q9: map the [0,1] frames to [-1,1] before LPIPS "
+flags.DEFINE_boolean("lpips_rescale", False, "Map the [0,1] frames to [-1,1] before LPIPS "
                      "(the original does not, so its LPIPS numbers are not standard).")
-flags.DEFINE_boolean("classwise_accuracy_as_recall", False, "Fix Q10: classwise_segmentation_accuracy as per-class "
+flags.DEFINE_boolean("classwise_accuracy_as_recall", False, "Give classwise_segmentation_accuracy as per-class "
                      "recall (the original writes per-class precision under that name).")
 flags.DEFINE_boolean("iou_ignore_absent_classes", False, "Per-frame mean IoU over the classes present in the "
                      "prediction or target (the original's plain mean is NaN when any class is absent).")
@@ -41,18 +42,21 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
-    del argv
-    from vidpred_tf.papers.mspred import evaluation
-    from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation
-    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory
+    from vidpred_tf.evaluation import load_lpips_weights  # noqa: PLC0415
+    from vidpred_tf.papers.mspred import evaluation  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.checkpoints import load_model_for_evaluation  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory  # noqa: PLC0415
 
+    del argv
     # Everything the user named is checked (experiment, parameters, checkpoint, LPIPS weights) before the first
     # line of logs.txt or folder of results/ is written; a bad one is one line 'PROG: error: ...' (cli.run).
     exp_path = resolve_exp_directory(FLAGS.exp_directory)
     model, exp_params, _ = load_model_for_evaluation(exp_path, FLAGS.checkpoint)
     options = evaluation.MetricOptions(
-        lpips=evaluation.load_lpips(FLAGS.lpips_weights), lpips_rescale=FLAGS.lpips_rescale,
+        lpips=load_lpips_weights("alex", FLAGS.lpips_weights) if FLAGS.lpips_weights else None,
+        lpips_rescale=FLAGS.lpips_rescale,
         classwise_accuracy_as_recall=FLAGS.classwise_accuracy_as_recall,
         iou_ignore_absent_classes=FLAGS.iou_ignore_absent_classes)
     logger = Logger(exp_path)

@@ -4,8 +4,9 @@
 
 Writes ``<exp>/results/plots_<ckpt>/images/img_<i>.png`` and ``img_<i>_gt.png``, the frames that
 05_assemble_figs.py reads in ``gif_resources/seq_<i>[_gt]/hier_<h>/img_XX.png``, and (a port addition)
-``gifs/seq_<i>.gif``. As the original (Q11), the model runs in training mode, i.e. with posterior latents that see
-the future frames; ``--eval_mode_latents`` uses the evaluation protocol's prior latents instead.
+``gifs/seq_<i>.gif``. As the original (it calls ``.train()`` after ``.eval()``), the model runs in training
+mode, i.e. with posterior latents that see the future frames; ``--eval_mode_latents`` uses the evaluation
+protocol's prior latents instead.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ flags.DEFINE_string("checkpoint", None, "Checkpoint with pretrained parameters t
 flags.DEFINE_integer("num_imgs", 5, "Number of images to save")
 flags.DEFINE_integer("seed", 13, "Seed of the test-loader shuffle and of the latent draws.")
 flags.DEFINE_string("datasets_root", None, "Datasets folder (default: $VIDPRED_DATASETS_DIR or <cwd>/../datasets).")
-flags.DEFINE_boolean("eval_mode_latents", False, "Fix Q11: prior latents as in evaluation (the original uses "
+flags.DEFINE_boolean("eval_mode_latents", False, "Prior latents as in evaluation (the original uses "
                      "train mode).")
 flags.DEFINE_boolean("write_gifs", True, "Also write gifs/seq_<i>.gif (ground truth above the prediction).")
 flags.mark_flags_as_required(["exp_directory", "checkpoint"])
@@ -27,12 +28,14 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.papers.mspred.evaluation import generate_figures  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory  # noqa: PLC0415
+
     del argv
     if FLAGS.num_imgs <= 0:
         raise app.UsageError(f"'--num_imgs' must be > 0. Given value was {FLAGS.num_imgs}...")
-    from vidpred_tf.papers.mspred.evaluation import generate_figures
-    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory
 
     exp_path = resolve_exp_directory(FLAGS.exp_directory)
     logger = Logger(exp_path)

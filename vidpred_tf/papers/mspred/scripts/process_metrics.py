@@ -1,4 +1,4 @@
-"""MSPred ``04_process_metrics.py``: ``processed_<file>`` summaries of the metrics of an evaluated checkpoint.
+r"""MSPred ``04_process_metrics.py``: ``processed_<file>`` summaries of the metrics of an evaluated checkpoint.
 
     python scripts/mspred/04_process_metrics.py -d experiments/TestExp/exp_kth/ \
         --checkpoint_name checkpoint_epoch_final.pth
@@ -22,11 +22,12 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
-    del argv
-    from vidpred_tf.papers.mspred.evaluation import process_metrics_dir
-    from vidpred_tf.papers.mspred.experiment import resolve_exp_directory
+    from vidpred_tf.papers.mspred.evaluation import process_metrics_dir  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import resolve_exp_directory  # noqa: PLC0415
 
+    del argv
     exp_path = resolve_exp_directory(FLAGS.exp_directory)
     process_metrics_dir(exp_path, FLAGS.checkpoint_name)
     print("Done")

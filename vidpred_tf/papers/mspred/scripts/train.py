@@ -1,4 +1,4 @@
-"""MSPred 02_train.py: train the model of an experiment on the shared trainer.
+r"""MSPred 02_train.py: train the model of an experiment on the shared trainer.
 
     python scripts/mspred/02_train.py -d experiments/TestExp/exp_mmnist/
     python scripts/mspred/02_train.py -d experiments/TestExp/exp_mmnist/ --checkpoint checkpoint_last_saved.pth \
@@ -19,9 +19,6 @@ and the epoch; training then continues with the next epoch (the original repeate
 
 from __future__ import annotations
 
-import os
-import sys
-
 from absl import app, flags
 
 from vidpred_tf.quiet import import_tensorflow_quietly
@@ -39,13 +36,15 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.papers.mspred import checkpoints  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory  # noqa: PLC0415
+    from vidpred_tf.papers.mspred.training import MSPredTraining  # noqa: PLC0415
+    from vidpred_tf.training import make_strategy  # noqa: PLC0415
+
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from vidpred_tf.papers.mspred import checkpoints
-    from vidpred_tf.papers.mspred.experiment import Logger, resolve_exp_directory
-    from vidpred_tf.models.mspred.task import MSPredTraining
-    from vidpred_tf.training import make_strategy
 
     # Bad input (experiment, parameters, checkpoint, data) is an InputError: one line 'PROG: error: ...' from
     # cli.run, raised before anything is written (the log lines are held until MSPredTraining has checked them).

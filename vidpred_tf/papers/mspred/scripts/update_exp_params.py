@@ -10,7 +10,6 @@ original's shared parser has them, and ignored.
 from __future__ import annotations
 
 import os
-import sys
 
 from absl import app, flags
 
@@ -24,10 +23,12 @@ FLAGS = flags.FLAGS
 
 
 def main(argv):
+    # TensorFlow is imported only now that the flags are parsed: --help and flag errors stay fast and quiet.
     import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+    from vidpred_tf.papers.mspred.experiment import aux_update_exp_params, resolve_exp_directory  # noqa: PLC0415
+
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    from vidpred_tf.papers.mspred.experiment import aux_update_exp_params, resolve_exp_directory
 
     try:
         exp_path = resolve_exp_directory(FLAGS.exp_directory)
