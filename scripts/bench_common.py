@@ -187,7 +187,7 @@ class Variant:
     images: object
     describe: Dict[str, object] = dataclasses.field(default_factory=dict)
     parameter_count: Optional[Callable[[object], int]] = None
-    # The whole synthetic batch by key when the task reads more than ``images`` (MSPred: frames, heat maps,
+    # The whole synthetic batch by key when the task reads more than ``images`` (MSPred: images, heat maps,
     # class ids); every array has the global batch as its first axis. Default: ``{"images": images}``.
     batch_arrays: Optional[Dict[str, object]] = None
 

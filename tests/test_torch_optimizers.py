@@ -88,7 +88,7 @@ def test_torch_sgd_rejects_nesterov_without_momentum():
 
 def test_torch_adam_first_step_reproduces_the_originals_recorded_adam_step(golden_dir):
     """The original's recorded gradients through one TorchAdam step give its recorded after-step weights."""
-    from vidpred_tf.convert.mspred import read_state_dict
+    from vidpred_tf.convert.torch_files import read_state_dict
     from vidpred_tf.training import TorchAdam
 
     golden_mspred_dir = golden_dir / "mspred"

@@ -77,7 +77,7 @@ def main(argv: Sequence[str], prog: str = "vidpred list") -> int:
     if "datasets" in found:
         print("datasets (vidpred evaluate --dataset):")
         for name, description in found["datasets"].items():
-            print(f"  {name:<22}{description}")
+            print(f"  {name:<28}{description}")
     if "presets" in found:
         print("presets (vidpred predict / evaluate --checkpoint preset:NAME):")
         if not found["presets"]:
