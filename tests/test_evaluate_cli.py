@@ -234,8 +234,6 @@ def test_evaluation_outputs_are_replaced_whole_or_not_at_all(setup, tmp_path, mo
     summary = json.loads(before["summary.json"])
     assert summary["files"]["csv"] == str(out / "metrics_per_step.csv")
 
-    import vidpred_tf.viz as viz
-
     calls = []
 
     def plot_then_fail(path, *a, **k):
@@ -244,8 +242,8 @@ def test_evaluation_outputs_are_replaced_whole_or_not_at_all(setup, tmp_path, mo
             raise RuntimeError("matplotlib broke")
         return original(path, *a, **k)
 
-    original = viz.plot_metric_curves
-    monkeypatch.setattr(viz, "plot_metric_curves", plot_then_fail)
+    original = evaluation.plot_metric_curves
+    monkeypatch.setattr(evaluation, "plot_metric_curves", plot_then_fail)
     with pytest.raises(RuntimeError, match="matplotlib broke"):
         vidpred(args[:-4] + ["--metrics", "mse,psnr", "--seed", "3", "--output_dir", str(out)])
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
