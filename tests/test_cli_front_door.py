@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from fixtures.fake_paper import write_fake_paper
+from fixtures.fake_paper import forget_fake_paper, write_fake_paper
 
 import vidpred_tf.papers
 from vidpred_tf.commands import main as main_module
@@ -83,11 +83,15 @@ def test_train_passes_every_other_argument_to_the_papers_entry_point(tmp_path, m
     monkeypatch.setattr(vidpred_tf.papers, "__path__",
                         list(vidpred_tf.papers.__path__) + [str(tmp_path / "vidpred_tf" / "papers")])
     record = tmp_path / "argv.json"
-    code = vidpred(["train", f"--record={record}", "--paper", "fake_train_paper", "--fake_switch", "True",
-                    "--fake_steps=7", "positional"])
+    try:
+        code = vidpred(["train", f"--record={record}", "--paper", "fake_train_paper", "--fake_switch", "True",
+                        "--fake_steps=7", "positional"])
+        help_code = vidpred(["train", "--paper=fake_train_paper", "--help"])  # the entry point's own flags
+    finally:
+        forget_fake_paper("fake_train_paper")
     assert code == 3  # the entry point's exit status
     assert json.loads(record.read_text()) == {"argv": ["positional"], "fake_steps": 7, "fake_switch": True}
-    assert vidpred(["train", "--paper=fake_train_paper", "--help"]) == 0  # the entry point's own flags
+    assert help_code == 0
     assert "--fake_steps" in capsys.readouterr().out
 
     assert vidpred(["train", "--paper", "savp"]) == 2

@@ -12,11 +12,13 @@ import sys
 
 import numpy as np
 import pytest
-from fixtures.fake_paper import write_fake_checkpoint, write_fake_golden_case, write_fake_paper
+from fixtures.fake_paper import forget_fake_paper, write_fake_checkpoint, write_fake_golden_case, write_fake_paper
 
 import vidpred_tf.papers
 from vidpred_tf import papers
+from vidpred_tf.commands.main import main as vidpred
 from vidpred_tf.data import registry
+from vidpred_tf.golden.__main__ import main as golden_main
 from vidpred_tf.inference import import_adapters
 
 REPO_ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -35,7 +37,8 @@ def fake_paper(tmp_path, monkeypatch):
     write_fake_paper(tmp_path)
     monkeypatch.setattr(vidpred_tf.papers, "__path__",
                         list(vidpred_tf.papers.__path__) + [str(tmp_path / "vidpred_tf" / "papers")])
-    return tmp_path
+    yield tmp_path
+    forget_fake_paper("fakepaper")
 
 
 def test_the_shipped_papers_have_descriptors_whose_modules_exist():
@@ -56,7 +59,8 @@ def test_the_shipped_papers_have_descriptors_whose_modules_exist():
     assert found["mspred"].original == "AIS-Bonn/MSPred"
 
 
-def test_a_fake_paper_is_listed_and_runs_by_convention(tmp_path):
+def test_a_fake_paper_on_sys_path_is_listed_by_the_command(tmp_path):
+    # In a fresh process, as a plugin would be found: a vidpred_tf/papers/<name>/ folder on sys.path.
     write_fake_paper(tmp_path)
     listed = run(tmp_path, "-m", "vidpred_tf.commands", "list", "--json")
     assert listed.returncode == 0, listed.stderr[-2000:]
@@ -66,34 +70,36 @@ def test_a_fake_paper_is_listed_and_runs_by_convention(tmp_path):
     assert listing["models"]["fakepaper"] == ["copy_last_fake"]
     assert listing["datasets"]["fake_fakepaper"] == "a reader of the fake paper"
 
+
+def test_a_fake_paper_trains_predicts_converts_and_checks_goldens(fake_paper, capsys):
+    tmp_path = fake_paper
     record = tmp_path / "record.json"
-    trained = run(tmp_path, "-m", "vidpred_tf.commands", "train", "--paper", "fakepaper", f"--record={record}",
-                  "--fake_steps", "4", "--fake_switch", "True")
-    assert trained.returncode == 3, trained.stderr[-2000:]  # the entry point's status
+    code = vidpred(["train", "--paper", "fakepaper", f"--record={record}", "--fake_steps", "4", "--fake_switch",
+                    "True"])
+    assert code == 3  # the entry point's status
     assert json.loads(record.read_text()) == {"argv": [], "fake_steps": 4, "fake_switch": True}
 
     checkpoint = write_fake_checkpoint(tmp_path / "ckpt", context=2, horizon=3, size=8)
     clip = np.random.default_rng(0).random((5, 8, 8, 1)).astype(np.float32)
     np.save(tmp_path / "clip.npy", clip)
-    predicted = run(tmp_path, "-m", "vidpred_tf.commands", "predict", "--checkpoint", str(checkpoint),
-                    "--input", str(tmp_path / "clip.npy"), "--output_dir", str(tmp_path / "out"))
-    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    assert vidpred(["predict", "--checkpoint", str(checkpoint), "--input", str(tmp_path / "clip.npy"),
+                    "--output_dir", str(tmp_path / "out")]) == 0, capsys.readouterr().err
     summary = json.loads((tmp_path / "out" / "prediction.json").read_text())
     assert summary["predictor"]["paper"] == "fakepaper" and summary["horizon"] == 3
     np.testing.assert_allclose(np.load(tmp_path / "out" / "prediction.npy")[0], np.repeat(clip[1:2], 3, axis=0),
                                atol=1e-6)
 
-    converted = run(tmp_path, "-m", "vidpred_tf.commands", "convert", "fakepaper", "--from", "x")
-    assert converted.returncode == 0 and "fake converter got --from x" in converted.stdout, converted.stderr
+    capsys.readouterr()
+    assert vidpred(["convert", "fakepaper", "--from", "x"]) == 0
+    assert "fake converter got --from x" in capsys.readouterr().out
 
     frames = np.arange(12, dtype=np.float32).reshape(3, 2, 2)
     write_fake_golden_case(tmp_path / "golden" / "good", frames, np.repeat(frames[-1:], 2, axis=0))
-    checked = run(tmp_path, "-m", "vidpred_tf.golden", "fakepaper", str(tmp_path / "golden"))
-    assert checked.returncode == 0, checked.stdout[-2000:] + checked.stderr[-2000:]
-    assert "== fakepaper: 1/1 cases passed" in checked.stdout
+    assert golden_main(["fakepaper", str(tmp_path / "golden")]) == 0
+    assert "== fakepaper: 1/1 cases passed" in capsys.readouterr().out
     write_fake_golden_case(tmp_path / "golden" / "bad", frames, np.repeat(frames[:1], 2, axis=0))
-    failed = run(tmp_path, "-m", "vidpred_tf.golden", "fakepaper", str(tmp_path / "golden"))
-    assert failed.returncode == 1 and "== fakepaper: 1/2 cases passed" in failed.stdout
+    assert golden_main(["fakepaper", str(tmp_path / "golden")]) == 1
+    assert "== fakepaper: 1/2 cases passed" in capsys.readouterr().out
 
 
 def test_the_registries_of_this_process_see_an_added_paper(fake_paper):
