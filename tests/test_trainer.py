@@ -268,6 +268,35 @@ def test_optimizers_update_in_order_discriminator_first(tmp_path, sequential, ex
     assert (float(task.players.d.numpy()), float(task.players.g.numpy())) == expected
 
 
+class _StagedGameTask(_GameTask):
+    """The generator's forward pass (h = 3g) runs once; the G loss re-reads d after the D update."""
+
+    staged_updates = True
+
+    def __init__(self):
+        super().__init__(sequential=False)
+        self.forward_passes = tf.Variable(0, trainable=False)
+
+    def staged_losses(self, model, batch, step, seed):
+        d, g = self.players.d, self.players.g
+        self.forward_passes.assign_add(1)
+        h = 3.0 * g
+        yield {"d_loss": d * h}
+        yield {"g_loss": h * d, "d_after": tf.identity(d)}
+
+
+def test_staged_updates_share_the_forward_pass_and_read_the_updated_discriminator(tmp_path):
+    task = _StagedGameTask()
+    trainer = Trainer(task, TrainerConfig(model_dir=str(tmp_path), num_steps=1, global_batch_size=1,
+                                          checkpoint_every=0, log_every=0), make_strategy("one_device"))
+    result = trainer.fit(lambda ctx: tf.data.Dataset.from_tensors(
+        {"images": np.ones((1, 1, 1, 1, 1), np.float32)}).repeat())
+    # D: d -= h = 6 -> -5. G: d(h*d)/dg = 3*d_after = -15 -> g = 2 + 15 = 17.
+    assert (float(task.players.d.numpy()), float(task.players.g.numpy())) == (-5.0, 17.0)
+    assert int(task.forward_passes.numpy()) == 1
+    assert result.losses["d_after"] == -5.0 and result.losses["g_loss"] == pytest.approx(6.0 * -5.0)
+
+
 class _LinearTask(Task):
     def build_model(self):
         model = keras.Sequential([keras.layers.Dense(1, use_bias=False, kernel_initializer="zeros")])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 import keras
 import tensorflow as tf
@@ -54,11 +54,17 @@ class Task(abc.ABC):
     are applied in the order of ``build_optimizers`` (TF1 codebases with control dependencies between the
     D and G train ops behave like this). When True, each optimiser recomputes the losses after the previous
     one has updated its variables.
+
+    ``staged_updates``: when True, the trainer runs ``staged_losses`` under one gradient tape and applies each
+    optimiser's update as soon as its losses are yielded, so that the next stage sees the updated variables
+    while sharing the earlier stages' forward pass. This is the TF1 GAN step "D update, then G update on a G loss
+    re-read through the updated D" (SAVP) without recomputing the generator.
     """
 
     name: str = "task"
     loss_reduction: str = "mean"
     sequential_updates: bool = False
+    staged_updates: bool = False
 
     @abc.abstractmethod
     def build_model(self) -> keras.Model:
@@ -77,6 +83,18 @@ class Task(abc.ABC):
         differs per step and per replica (use it for every random draw so that a resumed run repeats).
         Every ``OptimizerSpec.loss`` must be a key; other keys are logged as scalars.
         """
+
+    def staged_losses(self, model: keras.Model, batch: Mapping[str, tf.Tensor], step: tf.Tensor,
+                      seed: tf.Tensor) -> Iterator[Mapping[str, tf.Tensor]]:
+        """With ``staged_updates``: one dict of scalar losses per optimiser, yielded in the order of
+        ``build_optimizers``; the dict yielded for optimiser ``i`` holds its ``OptimizerSpec.loss``, and the
+        trainer applies that optimiser's update before resuming the generator, so code after the ``i``-th
+        ``yield`` reads the updated variables. Tensors computed before a ``yield`` may be reused after it (one tape
+        records the whole step). Every yielded key is logged; a later stage's value of a key wins.
+        Default: ``train_losses`` once, for every stage (the same as one shared forward pass)."""
+        losses = self.train_losses(model, batch, step, seed)
+        while True:
+            yield losses
 
     @abc.abstractmethod
     def predict(self, model: keras.Model, batch: Mapping[str, tf.Tensor], seed: tf.Tensor) -> tf.Tensor:

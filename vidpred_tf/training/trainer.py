@@ -89,6 +89,8 @@ class TrainerConfig:
     loss names in TensorBoard (the e3d port uses "" to keep the original tags ``loss_train``...);
     ``loss_summaries=False`` leaves the loss scalars to the task's hooks (scripts that keep an original's tags).
     ``learning_rate_flag`` names the script's flag in the message of a learning rate changed on resume.
+    ``jit_compile`` compiles the losses and gradients of the joint and sequential update modes; a task with
+    ``staged_updates`` runs its step uncompiled (its updates sit between the stages of one tape).
     ``autograph=False`` traces the task's Python code as written instead of converting it with AutoGraph: tracing
     is faster for models unrolled in Python over static structure (MSPred), but a Python ``if``/``while`` on a
     tensor then fails at trace time instead of becoming ``tf.cond``/``tf.while_loop``.
@@ -264,12 +266,7 @@ class Trainer:
             if missing:
                 raise KeyError(f"{type(self.task).__name__}.train_losses() returned {sorted(losses)} "
                                f"but the optimizers minimise {missing}")
-            objectives = []
-            for spec in specs:
-                objective = tf.cast(losses[spec.loss], tf.float32) * self._loss_scale()
-                if self.config.mixed_precision:
-                    objective = spec.optimizer.scale_loss(objective)
-                objectives.append(objective)
+            objectives = [self._objective(spec, losses) for spec in specs]
         gradients = [tape.gradient(objective, self._variables[spec.name])
                      for spec, objective in zip(specs, objectives)]
         del tape
@@ -295,10 +292,36 @@ class Trainer:
             pairs = list(zip(grads, [v for _, v in pairs]))
         spec.optimizer.apply_gradients(pairs)
 
+    def _objective(self, spec: OptimizerSpec, losses: Mapping[str, tf.Tensor]) -> tf.Tensor:
+        objective = tf.cast(losses[spec.loss], tf.float32) * self._loss_scale()
+        if self.config.mixed_precision:
+            objective = spec.optimizer.scale_loss(objective)
+        return objective
+
+    def _staged_step(self, batch, step, seed) -> Dict[str, tf.Tensor]:
+        """``Task.staged_losses`` under one tape: each optimiser's update lands before the next stage runs."""
+        losses: Dict[str, tf.Tensor] = {}
+        with tf.GradientTape(persistent=True) as tape:
+            stages = iter(self.task.staged_losses(self.model, batch, step, seed))
+            for spec in self.optimizer_specs:
+                stage_losses = dict(next(stages))
+                if spec.loss not in stage_losses:
+                    raise KeyError(f"{type(self.task).__name__}.staged_losses() yielded {sorted(stage_losses)} for "
+                                   f"optimizer {spec.name!r}, which minimises {spec.loss!r}")
+                objective = self._objective(spec, stage_losses)
+                # The gradient and the update are not part of what later stages differentiate.
+                with tape.stop_recording():
+                    self._apply(spec, tape.gradient(objective, self._variables[spec.name]))
+                losses.update(stage_losses)
+        del tape
+        return losses
+
     def _replica_step(self, batch):
         step = self.step.read_value()
         seed = self._replica_seed(step)
-        if self.task.sequential_updates:
+        if self.task.staged_updates:
+            losses = self._staged_step(batch, step, seed)
+        elif self.task.sequential_updates:
             losses = {}
             for index, spec in enumerate(self.optimizer_specs):
                 spec_losses, (gradients,) = self._compute(batch, step, seed, (index,))
