@@ -23,16 +23,13 @@ Google's pretrained E3D-LSTM checkpoints have the upstream architecture: ``origi
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from typing import Optional, Sequence
 
+from vidpred_tf.convert.port_weights import load_port_weights, save_port_weights
 from vidpred_tf.convert.tf1 import CheckpointMismatchError, LoadReport, load_tf1_checkpoint, write_tf1_checkpoint
-from vidpred_tf.fileio import save_keras_weights
 from vidpred_tf.models.e3d.config import L2_FORMS, MODEL_NAMES, RESIDUAL_MODES, E3DConfig
 from vidpred_tf.models.e3d.model import E3DLSTM, build_model
-from vidpred_tf.training.checkpoint import model_checkpoint, restore_model_weights
 
 # Geometry of the original's shell scripts (run.py's own defaults are img_width 64, patch 1, T 20).
 PRESETS = {
@@ -55,51 +52,6 @@ def export(model: E3DLSTM, path: str) -> str:
     optimiser slots or EMA shadows), atomically; returns the prefix."""
     values = {name: variable.numpy() for name, variable in model.original_variables().items()}
     return write_tf1_checkpoint(path, values)
-
-
-def _replace_files(staging_dir: str, staging_prefix: str, prefix: str):
-    """Move ``staging_prefix.*`` to ``prefix.*``, the index last (it is what readers look for)."""
-    produced = sorted(os.listdir(staging_dir))
-    base = os.path.basename(staging_prefix)
-    index = None
-    for name in produced:
-        if not name.startswith(base + "."):
-            continue
-        target = prefix + name[len(base):]
-        if name.endswith(".index"):
-            index = (os.path.join(staging_dir, name), target)
-        else:
-            os.replace(os.path.join(staging_dir, name), target)
-    if index is not None:
-        os.replace(*index)
-
-
-def _save_port_weights(model: E3DLSTM, output: str) -> str:
-    """``.weights.h5`` (Keras) or a TF2 checkpoint prefix, written atomically."""
-    output = os.fspath(output)
-    directory = os.path.dirname(os.path.abspath(output))
-    os.makedirs(directory, exist_ok=True)
-    if output.endswith(".weights.h5"):
-        return save_keras_weights(model, output)
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".tf2ckpt-") as staging_dir:
-        staging_prefix = os.path.join(staging_dir, "ckpt")
-        model_checkpoint(model).write(staging_prefix)
-        _replace_files(staging_dir, staging_prefix, output)
-    return output
-
-
-def _load_port_weights(model: E3DLSTM, path: str) -> None:
-    """Inverse of ``_save_port_weights``."""
-    path = os.fspath(path)
-    if path.endswith(".weights.h5"):
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"weights file {path} not found")
-        model.load_weights(path)
-        return
-    if not os.path.exists(path + ".index"):
-        raise FileNotFoundError(f"TF2 checkpoint {path} not found (no {path}.index)")
-    # The trainer's layout; a trainer checkpoint also holds the optimiser and the step, which are ignored.
-    restore_model_weights(model, path)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -158,12 +110,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = build_model(config)
     try:
         if args.to_tf1:
-            _load_port_weights(model, args.checkpoint)
+            load_port_weights(model, args.checkpoint)
             export(model, args.output)
             print(f"wrote original checkpoint {args.output} ({model.parameter_count()} parameters)")
         else:
             report = load(model, args.checkpoint, use_ema=args.use_ema)
-            _save_port_weights(model, args.output)
+            save_port_weights(model, args.output)
             print(f"loaded {len(report.loaded)} variables from {report.checkpoint} "
                   f"({len(report.from_ema)} from EMA shadows, {len(report.skipped)} names skipped); "
                   f"wrote {args.output} ({model.parameter_count()} parameters)")
