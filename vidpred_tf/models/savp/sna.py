@@ -216,7 +216,8 @@ class SNAGenerator(keras.layers.Layer):
         train = self.mode == "train"
         n_ss = seq - 1 - hp.context_frames
         perms, n_gt = None, None
-        if train and n_ss > 0:
+        sampling = train and hp.schedule_sampling_k != -1  # k = -1: feed the predictions back
+        if sampling and n_ss > 0:
             perms = draw_or_take(draws, "shuffle", tf.convert_to_tensor(seed, tf.int32), 2, (n_ss, batch), "shuffle")
             n_gt = sl.num_ground_truth(batch, hp.schedule_sampling_k, step)
         lstm = [None] * 5
@@ -225,7 +226,7 @@ class SNAGenerator(keras.layers.Layer):
         prev_pix = None
         for t in range(seq - 1):
             warm = t >= hp.context_frames
-            if warm and not train:
+            if warm and not sampling:
                 image = gen_images[-1]
                 if pix is not None:
                     prev_pix = gen_pix[-1]

@@ -377,17 +377,20 @@ class SV2PGenerator(keras.layers.Layer):
         if hp.multi_latent:
             latent_shape = (seq - 1,) + latent_shape
         train = self.mode == "train"
+        # schedule_sampling_k = -1 in train mode: feed the predictions back, as in test mode.
+        sampling = train and hp.schedule_sampling_k != -1
         n_ss = seq - 1 - hp.context_frames
-        n_gt = sl.num_ground_truth(batch, hp.schedule_sampling_k, step) if train else None
+        n_gt = sl.num_ground_truth(batch, hp.schedule_sampling_k, step) if sampling else None
 
         def shuffles(key, index):
-            return draw_or_take(draws, key, seed, index, (n_ss, batch), "shuffle") if train and n_ss > 0 else None
+            if not sampling or n_ss <= 0:
+                return None
+            return draw_or_take(draws, key, seed, index, (n_ss, batch), "shuffle")
 
         samples = draw_or_take(draws, "latent", seed, 0, latent_shape, "normal") if hp.stochastic_model else None
         perms = shuffles("shuffle", 2)
         img_list, act_list, st_list = tf.unstack(images), tf.unstack(actions), tf.unstack(states)
-        gen_images, gen_states = self._unroll(img_list, act_list, st_list, samples, None, step,
-                                              perms if train else None, n_gt)
+        gen_images, gen_states = self._unroll(img_list, act_list, st_list, samples, None, step, perms, n_gt)
         outputs = {"gen_images": gen_images, "gen_states": gen_states}
         if train:
             mean, log_sigma_sq = self.encoder(images)
