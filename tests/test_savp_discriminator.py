@@ -110,13 +110,20 @@ def test_image_and_images_kinds_and_shared_discriminator():
 def test_clip_draws_are_independent_per_call_and_reproducible():
     hparams = _small_hparams(video_sn_gan_weight=1.0, video_sn_vae_gan_weight=1.0, sequence_length=12)
     discriminator = SAVPDiscriminator(hparams, (16, 16, 1))
-    draws = [discriminator._draw(i, c, w, 64, 11 if w == "t_sample" else 8, tf.constant([5, 6]), None).numpy()
-             for i, c in enumerate(CALLS) for w in ("t_sample", "t_start")]
-    again = discriminator._draw(3, "fake", "t_start", 64, 8, tf.constant([5, 6]), None).numpy()
-    np.testing.assert_array_equal(again, draws[7])
+    sampled = discriminator.sample_draws(64, tf.constant([5, 6]))
+    assert list(sampled) == [f"{c}/{w}" for c in CALLS for w in ("t_sample", "t_start")]
+    draws = [d.numpy() for d in sampled.values()]
+    np.testing.assert_array_equal(discriminator.sample_draws(64, tf.constant([5, 6]))["fake/t_start"], draws[7])
     assert all(d.min() >= 0 for d in draws)
     assert all(d.max() < 11 for d in draws[::2]) and all(d.max() < 8 for d in draws[1::2])
     assert len({d.tobytes() for d in draws}) == 8  # every call and draw differs (Q6)
+    # A pass from the seed equals the pass given the seed's draws.
+    rng = np.random.default_rng(5)
+    inputs = {"images": tf.constant(rng.uniform(size=(12, 2, 16, 16, 1)), tf.float32)}
+    gen = {"gen_images": inputs["images"][1:] * 0.5, "gen_images_enc": inputs["images"][1:] * 0.7}
+    from_seed = discriminator(inputs, gen, seed=tf.constant([7, 8]))
+    from_draws = discriminator(inputs, gen, draws=discriminator.sample_draws(2, tf.constant([7, 8])))
+    assert all(np.array_equal(from_seed[k].numpy(), from_draws[k].numpy()) for k in from_seed)
     # Injected draws pick the frames: clip of element b starts at t_start[b].
     images = tf.reshape(tf.range(12 * 2, dtype=tf.float32), (12, 2, 1, 1, 1)) * tf.ones((1, 1, 16, 16, 1))
     image, clip = sample_frames_and_clips(images[1:], 8, tf.constant([3, 0]), tf.constant([1, 2]))
@@ -200,6 +207,13 @@ def test_savp_small_golden(savp_golden):
     assert len(u_updates) == 16 and {id(v) for v, _ in u_updates} == {id(variables[n]) for n in u_before}
     for var, value in u_updates:
         assert value.shape == var.shape and abs(np.linalg.norm(value.numpy()) - 1.0) < 1e-5
+    # u' of one layer recomputed in NumPy from the checkpoint's kernel and u.
+    kernel = reader.get_tensor("discriminator/video/sn_conv1_1/conv3d/kernel").reshape(-1, 16).astype(np.float64)
+    v = u_before["discriminator/video/sn_conv1_1/conv3d/u"] @ kernel.T
+    u_new = (v / np.linalg.norm(v)) @ kernel
+    updates = {id(var): value.numpy() for var, value in u_updates}
+    np.testing.assert_allclose(updates[id(variables["discriminator/video/sn_conv1_1/conv3d/u"])],
+                               u_new / np.linalg.norm(u_new), atol=1e-6)
 
     g_losses = L.generator_losses(hparams, inputs, {**gen, **outputs}, step)
     g_losses_post = L.generator_losses(hparams, inputs, {**gen, **outputs_post}, step)

@@ -259,6 +259,18 @@ class SAVPDiscriminator(keras.layers.Layer):
         draw_seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, tf.int32), 2 * call_index + offset)
         return tf.random.stateless_uniform([batch_size], seed=draw_seed, minval=0, maxval=maxval, dtype=tf.int32)
 
+    def sample_draws(self, batch_size: int, seed) -> Dict[str, tf.Tensor]:
+        """The 8 draws (``'<call>/t_sample'``, ``'<call>/t_start'``) one pass takes from ``seed``, for recording
+        or replaying a pass; a pass given these as ``draws`` equals the pass given ``seed``."""
+        length = self.sequence_length - 1
+        out = collections.OrderedDict()
+        for call_index, call_name in enumerate(CALLS):
+            out[f"{call_name}/t_sample"] = self._draw(call_index, call_name, "t_sample", batch_size, length, seed,
+                                                      None)
+            out[f"{call_name}/t_start"] = self._draw(call_index, call_name, "t_start", batch_size,
+                                                     max(length - self.clip_length + 1, 1), seed, None)
+        return out
+
     def call(self, inputs: Mapping[str, tf.Tensor], gen_outputs: Mapping[str, tf.Tensor], seed=None,
              draws: Optional[Mapping[str, tf.Tensor]] = None, return_u_updates: bool = False):
         images = tf.convert_to_tensor(inputs["images"], tf.float32)
@@ -268,7 +280,10 @@ class SAVPDiscriminator(keras.layers.Layer):
             targets["enc_real"] = images[1:]
             targets["enc_fake"] = gen_outputs["gen_images_enc"]
             calls = list(CALLS)
-        length = self.sequence_length - 1
+        # T' of the targets (the original read it from their static shape), else from the hparams.
+        length = int(images.shape[0]) - 1 if images.shape[0] is not None else self.sequence_length - 1
+        if self.kinds and length < self.clip_length:
+            raise InputError(f"discriminator: {length} target frames are fewer than clip_length={self.clip_length}")
         batch_size = tf.shape(images)[1]
         # One normalisation per network and pass (the kernels and u are the same for each of its calls).
         normalized, u_updates = {}, []
