@@ -3,6 +3,7 @@
 
 import json
 import math
+import pathlib
 
 import numpy as np
 import pytest
@@ -21,6 +22,10 @@ OUTPUT_TOL = 1e-4
 LOSS_TOL = 1e-4
 GRADIENT_TOL = 1e-3
 CALLS = ("enc_real", "enc_fake", "real", "fake")
+# Made by running the ORIGINAL discriminator_fn and loss fns (tf.compat.v1, the project's savp harness) on an
+# 8x8x1 clip with the image and images kinds on, GAN loss, nz=2, ndf=1: variables from the original
+# initialisers, its random draws, the first pass's outputs, the post pass's logits, every loss and 4 gradients.
+ORIGINAL_2D = pathlib.Path(__file__).parent / "fixtures" / "savp_discriminator_2d_original.npz"
 INVENTORIES_WITH_D = ("bair_action_free__ours_savp", "bair_action_free__ours_gan", "kth__ours_savp",
                       "kth__ours_gan", "bair__ours_savp")
 INVENTORIES_WITHOUT_D = ("bair_action_free__ours_vae_l1", "bair_action_free__ours_deterministic_l1",
@@ -83,7 +88,7 @@ def test_image_and_images_kinds_and_shared_discriminator():
     names = list(discriminator.original_variables())
     assert names[0] == "discriminator/encoder/image/sn_conv0_0/conv2d/kernel"
     assert "discriminator/encoder/images/sn_fc4/dense/u" in names
-    assert "discriminator/images/sn_conv3_0/bias" in names and not any("/video/" in n for n in names)
+    assert "discriminator/images/sn_conv3_0/conv2d/bias" in names and not any("/video/" in n for n in names)
     assert discriminator.original_variables()["discriminator/image/sn_fc4/dense/kernel"].shape == (2 * 2 * 16, 1)
     rng = np.random.default_rng(0)
     inputs = {"images": tf.constant(rng.uniform(size=(6, 2, 16, 16, 3)), tf.float32)}
@@ -247,6 +252,49 @@ def test_savp_small_golden(savp_golden):
     SAVPDiscriminator.assign_u(u_updates)
     assert not np.array_equal(variables["discriminator/video/sn_conv0_0/conv3d/u"].numpy(),
                               u_before["discriminator/video/sn_conv0_0/conv3d/u"])
+
+
+def test_image_and_images_kinds_against_the_original():
+    ref = np.load(ORIGINAL_2D)
+    meta = json.loads(str(ref["meta"]))
+    hparams = _hparams(dict(meta["config"], context_frames=meta["context_frames"],
+                            sequence_length=meta["sequence_length"]))
+    discriminator = SAVPDiscriminator(hparams, meta["image_shape"])
+    variables = discriminator.original_variables()
+    assert list(variables) == [n for n in meta["var_order"] if n.startswith("discriminator/")]
+    assert "discriminator/encoder/images/sn_conv0_0/conv2d/bias" in variables  # 2-D bias inside conv2d
+    for name, var in variables.items():
+        var.assign(ref[f"var/{name}"])
+    order = [n.split("/")[-2] for n in meta["rand_names"]]
+    assert order == ["real", "real", "fake", "fake"] * 2 * 2
+    inputs = {"images": tf.constant(ref["in/images"])}
+    gen = {"gen_images": tf.constant(ref["in/gen_images"]), "gen_images_enc": tf.constant(ref["in/gen_images_enc"])}
+    with tf.GradientTape() as tape:
+        outputs = discriminator(inputs, gen, draws=_draws(ref, 0))
+        d_losses = L.discriminator_losses(hparams, inputs, {**gen, **outputs}, 0)
+        d_loss = L.weighted_total(d_losses)
+    outputs_post = discriminator(inputs, gen, draws=_draws(ref, 8))
+    assert list(outputs) == meta["order_out"]
+    for key, value in outputs.items():
+        assert np.abs(value.numpy() - ref[f"out/{key}"]).max() <= OUTPUT_TOL, key
+    for key in (k for k in ref.files if k.startswith("out_post/")):
+        assert np.abs(outputs_post[key[len("out_post/"):]].numpy() - ref[key]).max() <= OUTPUT_TOL, key
+    g_losses = L.generator_losses(hparams, inputs, {**gen, **outputs}, 0)
+    g_losses_post = L.generator_losses(hparams, inputs, {**gen, **outputs_post}, 0)
+    assert list(d_losses) == meta["order_d"] and list(g_losses) == meta["order_g"]
+    assert [float(w) for _, w in d_losses.values()] == meta["weights_d"]
+    assert [float(w) for _, w in g_losses.values()] == meta["weights_g"]
+    for group, losses in (("d_losses", d_losses), ("g_losses", g_losses), ("g_losses_post", g_losses_post)):
+        for name, (loss, _) in losses.items():
+            assert _rel(loss, ref[f"{group}/{name}"]) <= LOSS_TOL, (group, name)
+    for total, key in ((d_loss, "d_loss"), (L.weighted_total(g_losses), "g_loss"),
+                       (L.weighted_total(g_losses_post), "g_loss_post")):
+        assert _rel(total, ref[key]) <= LOSS_TOL, key
+    names = [k[len("dgrad/"):] for k in ref.files if k.startswith("dgrad/")]
+    assert len(names) == 4
+    for name, grad in zip(names, tape.gradient(d_loss, [variables[n] for n in names])):
+        expected = ref[f"dgrad/{name}"]
+        assert np.abs(grad.numpy() - expected).max() <= GRADIENT_TOL * np.abs(expected).max(), name
 
 
 # ---------------------------------------------------------------------------------------------- 3. deterministic

@@ -56,9 +56,9 @@ class SNDiscriminatorNetwork(keras.layers.Layer):
     """One SN discriminator network: ``rank=3`` the video net over ``[B, clip, H, W, C]``, ``rank=2`` the image
     net over ``[B, H, W, C]``. ``input_shape`` excludes the batch axis. Its weights are created right away.
 
-    ``tf1_variables(prefix)`` names them as the original did (``<prefix>/sn_conv0_0/conv3d/kernel``, the bias
-    ``<prefix>/sn_conv0_0/bias`` outside the conv sub-scope, ``.../conv3d/u``, ``<prefix>/sn_fc4/dense/...``), in
-    creation order kernel, u, bias per layer.
+    ``tf1_variables(prefix)`` names them as the original did (``<prefix>/sn_conv0_0/conv3d/kernel``, the 3-D
+    bias ``<prefix>/sn_conv0_0/bias`` outside the conv sub-scope but the 2-D bias ``.../conv2d/bias`` inside it,
+    ``.../conv3d/u``, ``<prefix>/sn_fc4/dense/...``), in creation order kernel, u, bias per layer.
     """
 
     def __init__(self, rank: int, input_shape: Sequence[int], ndf: int, **kwargs):
@@ -85,7 +85,9 @@ class SNDiscriminatorNetwork(keras.layers.Layer):
                                      initializer=keras.initializers.TruncatedNormal(stddev=0.02))
             u = add_u_weight(self, filters, name=f"{scope}_u")
             bias = self.add_weight(shape=(filters,), name=f"{scope}_bias", initializer="zeros")
-            self._entries += [(f"{scope}/{conv}/kernel", kernel), (f"{scope}/{conv}/u", u), (f"{scope}/bias", bias)]
+            # The 3-D op creates its bias outside its conv3d sub-scope, the 2-D op inside conv2d.
+            bias_name = f"{scope}/bias" if rank == 3 else f"{scope}/conv2d/bias"
+            self._entries += [(f"{scope}/{conv}/kernel", kernel), (f"{scope}/{conv}/u", u), (bias_name, bias)]
             self._convs.append((kernel, u, bias, strides))
             channels = filters
         self.feature_dims = int(channels)
