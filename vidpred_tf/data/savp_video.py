@@ -352,8 +352,11 @@ class SavpVideoDataset:
         """``(state-like, action-like)`` sequences of one record; ``seed`` int64 [2] of its clip start."""
         raise NotImplementedError
 
-    def decode_images(self, buffers: tf.Tensor, image_shape: Sequence[int]) -> tf.Tensor:
-        """Encoded frames ``[N]`` -> float32 ``[N, H', W', C]`` in [0, 1], cropped and scaled as the hparams say."""
+    def decode_images(self, buffers: tf.Tensor, image_shape: Sequence[int], seed: Optional[tf.Tensor] = None
+                      ) -> tf.Tensor:
+        """Encoded frames ``[N]`` -> float32 ``[N, H', W', C]`` in [0, 1], cropped and scaled as the hparams say.
+
+        ``seed``: the example's stateless seed (for a subclass that draws, e.g. a random crop)."""
         height, width, channels = image_shape
         if self.jpeg_encoding:
             count = buffers.shape[0]
@@ -536,7 +539,8 @@ class FlatVideoDataset(SavpVideoDataset):
         action_like = OrderedDict()
         for example_name, (pattern, _) in self.action_like_names_and_shapes.items():
             action_like[example_name] = tf.stack([features[pattern % t] for t in range(length - 1)])
-        state_like["images"] = self.decode_images(state_like["images"], self.state_like_names_and_shapes["images"][1])
+        state_like["images"] = self.decode_images(state_like["images"], self.state_like_names_and_shapes["images"][1],
+                                                  seed)
         t_start = clip_start(length, self.hparams, self.mode, seed)
         return slice_sequences(state_like, action_like, t_start, self.hparams.sequence_length,
                                self.hparams.frame_skip)
@@ -633,7 +637,8 @@ class VarLenVideoDataset(SavpVideoDataset):
         t_start = clip_start(length, self.hparams, self.mode, seed)
         state_like, action_like = slice_sequences(state_like, action_like, t_start, self.hparams.sequence_length,
                                                   self.hparams.frame_skip)
-        state_like["images"] = self.decode_images(state_like["images"], self.state_like_names_and_shapes["images"][1])
+        state_like["images"] = self.decode_images(state_like["images"], self.state_like_names_and_shapes["images"][1],
+                                                  seed)
         return state_like, action_like
 
     def check_record(self, record: bytes) -> Optional[str]:
