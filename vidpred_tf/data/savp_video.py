@@ -16,7 +16,8 @@ hold what they share:
   The draw is stateless: seeded by ``(seed, index of the example in the stream)``, so a seed gives the same clips
   (the original's ``tf.random_uniform(seed=seed)`` stream cannot be reproduced bit for bit).
 * **crop / scale**: when ``crop_size`` or ``scale_size``, ``resize_with_crop_or_pad`` to a ``crop_size`` square
-  (default the shorter side), then a resize to ``scale_size``: BILINEAR up, AREA down. The port resizes the float
+  (default the shorter side), then a resize to ``scale_size``: BILINEAR up, AREA down (TF1's kernels, without
+  half-pixel centres, as the original's ``resize_images``). The port resizes the float
   frames in [0, 1]; the original resized the uint8 frames, which left them as floats in [0, 255] (its
   ``convert_image_dtype`` is a no-op on float32) -- fixed here.
 * **pipeline** (:meth:`SavpVideoDataset.make_dataset`): in ``train`` (and ``val`` with ``shuffle_on_val``) the file
@@ -179,10 +180,12 @@ def crop_and_scale(images: tf.Tensor, crop_size: int, scale_size: int) -> tf.Ten
         crop_size = min(height, width)
     images = tf.image.resize_with_crop_or_pad(images, crop_size, crop_size)
     images = tf.ensure_shape(images, [None, crop_size, crop_size, channels])
+    # TF1's resize_images kernels (no half-pixel centres), not TF2's tf.image.resize: the original's sampling.
     if scale_size and crop_size < scale_size:
-        images = tf.image.resize(images, [scale_size, scale_size], method=tf.image.ResizeMethod.BILINEAR)
+        images = tf.raw_ops.ResizeBilinear(images=images, size=[scale_size, scale_size], align_corners=False,
+                                           half_pixel_centers=False)
     elif scale_size and crop_size > scale_size:
-        images = tf.image.resize(images, [scale_size, scale_size], method=tf.image.ResizeMethod.AREA)
+        images = tf.raw_ops.ResizeArea(images=images, size=[scale_size, scale_size], align_corners=False)
     return images
 
 
@@ -363,7 +366,7 @@ class SavpVideoDataset:
             frames = [tf.io.decode_jpeg(buffers[i], channels=channels) for i in range(count)]
             images = tf.ensure_shape(tf.stack(frames), [count, height, width, channels])
         else:
-            images = tf.reshape(tf.io.decode_raw(buffers, tf.uint8), [-1, height, width, channels])
+            images = tf.reshape(tf.io.decode_raw(buffers, tf.uint8), [buffers.shape[0], height, width, channels])
         images = tf.image.convert_image_dtype(images, tf.float32)
         return crop_and_scale(images, self.hparams.crop_size, self.hparams.scale_size)
 
@@ -397,8 +400,10 @@ class SavpVideoDataset:
             return OrderedDict(list(state_like.items()) + list(action_like.items()))
 
         # One parse call at a time when not shuffling, as the original (and deterministic order either way).
-        dataset = dataset.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE if shuffle else None,
-                                          deterministic=True)
+        if shuffle:
+            dataset = dataset.enumerate().map(parse, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+        else:
+            dataset = dataset.enumerate().map(parse)
         dataset = dataset.batch(batch_size, drop_remainder=True)
         return dataset.prefetch(batch_size)
 
