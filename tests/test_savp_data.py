@@ -9,9 +9,10 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from fixtures import savp_data
 
-from vidpred_tf.data import savp_video
+from vidpred_tf.data import registry, savp_video
 from vidpred_tf.data.bair.savp import SoftmotionVideoDataset
 from vidpred_tf.data.kth.savp import KTHVideoDataset
 from vidpred_tf.errors import InputError, MissingInputError, user_error_message
@@ -331,8 +332,6 @@ def test_ucf101_reader(tmp_path):
 
 
 def test_registry_names_and_original_dataset_names(tmp_path):
-    from vidpred_tf.data import registry
-
     savp_data.write_fake_bair(str(tmp_path), "test", num_examples=2, size=2, steps=12)
     dataset = registry.get_reader("bair_savp")(str(tmp_path), mode="test", batch_size=2, num_epochs=1,
                                                hparams_dict={"use_state": True})
@@ -414,7 +413,7 @@ def test_wrong_size_image_bytes(tmp_path):
     records = []
     for size in (2, 3):
         savp_data.write_fake_bair(str(tmp_path / "tmp"), f"s{size}", num_examples=1, size=size, steps=12)
-        records.append(next(iter(__import__("tensorflow").data.TFRecordDataset(
+        records.append(next(iter(tf.data.TFRecordDataset(
             str(tmp_path / "tmp" / f"s{size}" / "traj_0_to_0.tfrecords")))).numpy())
     savp_data._write(path, records)
     data = SoftmotionVideoDataset(str(tmp_path / "b"), mode="test", num_epochs=1)
@@ -428,8 +427,6 @@ def test_wrong_size_image_bytes(tmp_path):
     kth = tmp_path / "kth" / "train"
     kth.mkdir(parents=True)
     record = savp_data.varlen_record(np.zeros((20, 4, 4, 1), np.uint8))
-    import tensorflow as tf
-
     example = tf.train.Example.FromString(record)
     example.features.feature["height"].int64_list.value[0] = 5
     savp_data._write(str(kth / "sequence_0_to_0.tfrecords"), [example.SerializeToString()])
