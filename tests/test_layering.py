@@ -3,8 +3,8 @@ the same layer or a lower one, and no group of modules imports itself round in a
 
 Layers, lowest first (README, section "Layout"):
 
-0. base: ``errors``, ``fileio``, ``quiet``, ``manifest``, ``checkpoint_check`` and the paper discovery
-   ``vidpred_tf.papers`` (its ``__init__`` only);
+0. base: ``errors``, ``hparams``, ``fileio``, ``quiet``, ``manifest``, ``checkpoint_check`` and the paper
+   discovery ``vidpred_tf.papers`` (its ``__init__`` only);
 1. ``layers``, ``data``, ``viz``, ``metrics``, the preset registry ``presets`` (its ``__init__``);
 2. ``training`` (the loop, strategies, checkpoints, summaries);
 3. ``models`` (a paper's computation; a paper's models import no other paper's);
@@ -28,8 +28,8 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "vidpred_tf"
 LAYERS = (
     ("vidpred_tf.presets.check", 6), ("vidpred_tf.presets.export", 6), ("vidpred_tf.presets", 1),
     ("vidpred_tf.papers.", 6), ("vidpred_tf.papers", 0),
-    ("vidpred_tf.errors", 0), ("vidpred_tf.fileio", 0), ("vidpred_tf.quiet", 0), ("vidpred_tf.manifest", 0),
-    ("vidpred_tf.checkpoint_check", 0),
+    ("vidpred_tf.errors", 0), ("vidpred_tf.hparams", 0), ("vidpred_tf.fileio", 0), ("vidpred_tf.quiet", 0),
+    ("vidpred_tf.manifest", 0), ("vidpred_tf.checkpoint_check", 0),
     ("vidpred_tf.layers", 1), ("vidpred_tf.data", 1), ("vidpred_tf.viz", 1), ("vidpred_tf.metrics", 1),
     ("vidpred_tf.training", 2), ("vidpred_tf.models", 3), ("vidpred_tf.convert", 4),
     ("vidpred_tf.inference", 5), ("vidpred_tf.evaluation", 5),

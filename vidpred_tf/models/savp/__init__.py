@@ -1,4 +1,5 @@
 """SAVP (alexlee-gk/video_prediction, Lee et al. 2018): the computation of the paper and its baselines.
 
-Work in progress (#10): ``hparams`` (the original's HParams), ``defaults`` (the model classes' defaults).
+Work in progress (#10): ``defaults`` (the model classes' defaults); the original's HParams are
+``vidpred_tf.hparams`` (shared with the dataset readers).
 """
