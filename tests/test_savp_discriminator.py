@@ -16,7 +16,7 @@ from vidpred_tf.layers.spectral_norm import spectral_normalize
 from vidpred_tf.models.savp import defaults
 from vidpred_tf.models.savp import losses as L
 from vidpred_tf.models.savp.discriminator import SAVPDiscriminator, sample_frames_and_clips
-from vidpred_tf.models.savp.hparams import HParams
+from vidpred_tf.hparams import HParams
 
 OUTPUT_TOL = 1e-4
 LOSS_TOL = 1e-4

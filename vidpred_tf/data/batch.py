@@ -6,7 +6,8 @@ A batch is a plain ``dict`` of tensors (or NumPy arrays) with a leading batch ax
 key        dtype / shape                meaning
 =========  ===========================  =========================================================
 images     float32 [B, T, H, W, C]      frames in [0, 1] (always present)
-actions    float32 [B, T, A]            per-step actions (robot datasets)
+actions    float32 [B, T, A] or [B, T-1, A]  per-step actions (robot datasets; T-1 when action t moves frame t
+                                        to frame t+1, the BAIR/SAVP convention)
 states     float32 [B, T, S]            per-step robot/end-effector states
 poses      float32 [B, T, J, D]         keypoints per frame (pose datasets)
 masks      float32 [B, T, H, W, K]      segmentation / heat maps
@@ -48,6 +49,10 @@ def validate_batch(batch: Mapping, source: str = "batch") -> None:
     for key in (ACTIONS, STATES, POSES, MASKS):
         if key in batch:
             other = tuple(batch[key].shape)
-            if other[:2] != (batch_size, length):
+            lengths = (length, None if length is None else length - 1) if key == ACTIONS else (length,)
+            if len(other) < 2 or other[0] != batch_size or other[1] not in lengths:
+                if key == ACTIONS:
+                    raise ValueError(f"{source}: '{key}' must be [B, T, A] or [B, T-1, A] for '{IMAGES}' "
+                                     f"{shape[:2]}; got {other}")
                 raise ValueError(
                     f"{source}: '{key}' must share the [B, T] axes of '{IMAGES}' {shape[:2]}; got {other}")

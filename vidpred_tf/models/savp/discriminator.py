@@ -175,7 +175,7 @@ def sample_frames_and_clips(targets, clip_length: int, t_sample, t_start):
 class SAVPDiscriminator(keras.layers.Layer):
     """The original's ``discriminator`` scope (``discriminator_fn``), weights created at construction.
 
-    ``hparams``: a :class:`vidpred_tf.models.savp.hparams.HParams` with the SAVP defaults' keys (``nz``,
+    ``hparams``: a :class:`vidpred_tf.hparams.HParams` with the SAVP defaults' keys (``nz``,
     ``ndf``, ``clip_length``, ``sequence_length``, the gan / vae-gan weights, ``use_same_discriminator``);
     ``image_shape``: ``(H, W, C)``.
 

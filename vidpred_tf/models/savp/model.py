@@ -21,7 +21,7 @@ import tensorflow as tf
 from vidpred_tf.errors import InputError
 from vidpred_tf.hparams import HParams, parse_hparams
 from vidpred_tf.models.savp import defaults
-from vidpred_tf.models.savp.discriminator import SAVPDiscriminator
+from vidpred_tf.models.savp.discriminator import KINDS, SAVPDiscriminator
 from vidpred_tf.models.savp.dna import DNA_DEFAULTS, DNAGenerator
 from vidpred_tf.models.savp.generator import SAVPGenerator
 from vidpred_tf.models.savp.non_trainable import GroundTruthGenerator, RepeatGenerator
@@ -65,7 +65,8 @@ def resolve_model_hparams(name: str, hparams_dict: Optional[Mapping[str, Any]] =
 
 def has_discriminator(name: str, hparams: HParams, mode: str) -> bool:
     """The original builds a discriminator for SAVP in training when any GAN weight is nonzero."""
-    return name == "savp" and mode == "train" and SAVPDiscriminator.is_needed(hparams)
+    return name == "savp" and mode == "train" and any(hparams.get(gan) or hparams.get(vae_gan)
+                                                      for _, gan, vae_gan in KINDS)
 
 
 class VideoPredictionModel(keras.Model):

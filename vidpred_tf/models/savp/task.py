@@ -106,26 +106,29 @@ class SAVPTask(Task):
         return scalars
 
     def _discriminate(self, model, inputs, gen_outputs, seed, stream):
+        """One discriminator pass and its new spectral-norm ``u`` values."""
         if model.discriminator is None:
-            return {}
-        return dict(model.discriminator(inputs, gen_outputs, seed=_fold(seed, stream)))
+            return {}, []
+        outputs, u_updates = model.discriminator(inputs, gen_outputs, seed=_fold(seed, stream), return_u_updates=True)
+        return dict(outputs), u_updates
 
     def staged_losses(self, model, batch, step, seed):
         inputs = time_major(batch)
         gen_outputs = dict(model.generator(inputs, step=step, seed=_fold(seed, GENERATOR_STREAM)))
         scalars = self._scalars(step, gen_outputs)
-        discrim_outputs = self._discriminate(model, inputs, gen_outputs, seed, DISCRIMINATOR_STREAM)
+        discrim_outputs, u_updates = self._discriminate(model, inputs, gen_outputs, seed, DISCRIMINATOR_STREAM)
         outputs = {**gen_outputs, **discrim_outputs}
         d_losses = savp_losses.discriminator_losses(self.hparams, inputs, outputs, step)
         g_losses = savp_losses.generator_losses(self.hparams, inputs, outputs, step)
         first = {**scalars, **{name: loss for name, (loss, _) in d_losses.items()},
                  **{name: loss for name, (loss, _) in g_losses.items()},
                  "d_loss": savp_losses.weighted_total(d_losses), "g_loss": savp_losses.weighted_total(g_losses)}
-        if model.discriminator is not None:
-            model.discriminator.apply_u_updates()
+        # The original's UPDATE_OPS: u takes its power-iteration value under the D update's control dependencies.
+        if u_updates:
+            model.discriminator.assign_u(u_updates)
         yield first
         # After the D update (staged) or with the same weights (joint): the post pass the G step minimises.
-        post_outputs = self._discriminate(model, inputs, gen_outputs, seed, DISCRIMINATOR_POST_STREAM)
+        post_outputs, _ = self._discriminate(model, inputs, gen_outputs, seed, DISCRIMINATOR_POST_STREAM)
         if post_outputs:
             g_losses_post = savp_losses.generator_losses(self.hparams, inputs, {**gen_outputs, **post_outputs}, step)
         else:
