@@ -439,3 +439,87 @@ def test_plot_results_and_combine_results_scripts(tmp_path):
     assert "prediction_eval_psnr_max" in page and "psnr (mean)" in page and page.index("repeat") > 0
     assert (root / "web" / "images" / "prediction_eval_psnr_max" / "outputs" / "gen_image_00001.gif").exists()
     assert (root / "web" / "images" / "prediction_eval_psnr_max" / "inputs" / "context_image_00000_01.png").exists()
+
+
+_FAKE_SESSION = """
+import runpy, sys
+from vidpred_tf.quiet import import_tensorflow_quietly
+import_tensorflow_quietly()
+import numpy as np, tensorflow as tf
+from vidpred_tf import cli
+from vidpred_tf.models.savp.hparams import HParams
+from vidpred_tf.papers.savp import runtime
+
+class Noisy:  # a stochastic model: gen_images = the truth plus seed-dependent noise
+    trainable_model, deterministic = True, False
+    def __init__(self, hparams):
+        self.hparams = hparams
+    def generate(self, inputs, step=0, seed=None):
+        images = inputs["images"][:, 1:]
+        return {"gen_images": tf.clip_by_value(images + tf.random.stateless_normal(tf.shape(images), seed, 0, 0.1),
+                                               0, 1)}
+
+def fake_session(resolved, input_dir, mode, dataset_hparams, model_hparams, batch_size, num_samples, num_epochs,
+                 seed, checkpoint):
+    images = np.random.default_rng(0).uniform(0, 1, (4, 5, 12, 12, 3)).astype(np.float32)
+    data = HParams(context_frames=2, sequence_length=5, time_shift=1)
+    hparams = HParams(context_frames=2, sequence_length=5, repeat=1, nz=8)
+    if resolved.model == "repeat":
+        model = runtime.build_model("repeat", {"context_frames": 2, "sequence_length": 5}, None, {})
+    else:
+        model = Noisy(hparams)
+    dataset = tf.data.Dataset.from_tensor_slices({"images": images}).batch(batch_size)
+    return runtime.Session(dataset, data, 4, model, seed, num_samples)
+
+runtime.build_session = fake_session
+module = runpy.run_path(sys.argv[1], run_name="x")
+cli.run(module["main"], argv=sys.argv[1:])
+"""
+
+
+def _run_fake(script, *args):
+    return subprocess.run([sys.executable, "-c", _FAKE_SESSION, str(REPO / "scripts" / "savp" / script), *args],
+                          capture_output=True, text=True, env=ENV, timeout=120)
+
+
+def test_evaluate_main_writes_the_layout_jsons_and_table(tmp_path):
+    process = _run_fake("evaluate.py", "--input_dir=unused", "--dataset=bair", "--model=savp", "--batch_size=2",
+                        f"--results_dir={tmp_path}", "--num_stochastic_samples=3", "--eval_substasks=max",
+                        "--eval_substasks=min")
+    assert process.returncode == 0, process.stderr
+    out = tmp_path / "model.savp"
+    options_json = json.loads((out / "options.json").read_text())
+    assert options_json["eval_substasks"] == ["max", "min"] and options_json["output_dir"] == str(out)
+    assert json.loads((out / "model_hparams.json").read_text())["nz"] == 8
+    psnr_max = evaluation.load_metrics(str(out / "prediction_eval_psnr_max" / "metrics" / "psnr"))
+    psnr_min = evaluation.load_metrics(str(out / "prediction_eval_psnr_min" / "metrics" / "psnr"))
+    assert psnr_max.shape == (4, 3) and np.all(psnr_max.mean(axis=1) >= psnr_min.mean(axis=1))
+    assert np.any(psnr_max.mean(axis=1) > psnr_min.mean(axis=1))  # fresh noise per sample
+    assert len(os.listdir(out / "prediction_eval_mse_min" / "outputs")) == 4 * 3
+    assert "prediction_eval_psnr_max psnr" in process.stdout and "LPIPS and diversity are skipped" in process.stdout
+    assert (out / "plots" / "psnr.png").exists()
+    bad = _run_fake("evaluate.py", "--input_dir=x", "--dataset=bair", "--model=savp", "--eval_substasks=best")
+    assert bad.returncode == 2 and bad.stderr.splitlines() == [
+        "evaluate.py: error: --eval_substasks 'best': expected one of ['max', 'avg', 'min']"]
+
+
+def test_generate_main_writes_gifs_pngs_and_jsons_in_both_folders(tmp_path):
+    process = _run_fake("generate.py", "--input_dir=unused", "--dataset=bair", "--model=repeat", "--batch_size=2",
+                        f"--results_gif_dir={tmp_path / 'gif'}", f"--results_png_dir={tmp_path / 'png'}",
+                        "--num_stochastic_samples=2", "--gif_length=4", "--mode=test")
+    assert process.returncode == 0, process.stderr
+    gif_dir, png_dir = tmp_path / "gif" / "model.repeat", tmp_path / "png" / "model.repeat"
+    gifs = sorted(name for name in os.listdir(gif_dir) if name.endswith(".gif"))
+    assert gifs == ["gen_image_%05d_%02d.gif" % (i, s) for i in range(4) for s in range(2)]
+    pngs = sorted(name for name in os.listdir(png_dir) if name.endswith(".png"))
+    assert pngs == ["gen_image_%05d_%02d_%02d.png" % (i, s, t) for i in range(4) for s in range(2) for t in range(3)]
+    from vidpred_tf.viz.video import read_video
+
+    assert read_video(str(gif_dir / "gen_image_00000_00.gif")).shape[0] == 4  # --gif_length
+    for folder in (gif_dir, png_dir):
+        assert {"options.json", "dataset_hparams.json", "model_hparams.json"} <= set(os.listdir(folder))
+        assert json.loads((folder / "model_hparams.json").read_text()) == {
+            "context_frames": 2, "sequence_length": 5, "repeat": 1}
+    # the repeat model: every future PNG is the last context frame
+    last = cv2.imread(str(png_dir / "gen_image_00001_01_00.png"))
+    np.testing.assert_array_equal(cv2.imread(str(png_dir / "gen_image_00001_01_02.png")), last)

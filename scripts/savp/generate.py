@@ -12,6 +12,10 @@ import sys
 # Runs from a source checkout without installing the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from vidpred_tf.quiet import import_tensorflow_quietly  # noqa: E402
+
+import_tensorflow_quietly()  # before anything imports TensorFlow: no C++ start-up lines
+
 from vidpred_tf import cli  # noqa: E402
 from vidpred_tf.papers.savp.generate import main  # noqa: E402
 
