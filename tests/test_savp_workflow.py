@@ -378,6 +378,8 @@ def test_flagfiles_use_existing_flags_and_hparams_files():
         "generate": set(GENERATE_FLAGS), "evaluate": set(EVALUATE_FLAGS),
         "plot_results": set(defined_flags(PAPER / "plot_results.py")),
     }
+    kinds = {name: defined_flags(PAPER / f"{name}.py") for name in ("generate", "evaluate", "plot_results")}
+    kinds["train"] = defined_flags(train_module) if train_module.exists() else {}
     files = sorted(FLAGS_DIR.glob("*.flags"))
     counts = {}
     readme = (FLAGS_DIR / "README.md").read_text()
@@ -390,6 +392,11 @@ def test_flagfiles_use_existing_flags_and_hparams_files():
         for line in _flagfile_lines(path):
             match = re.fullmatch(r"--(\w+)(=(.*))?", line)
             assert match and match.group(1) in known[script], f"{path.name}: {line}"
+            kind = kinds[script].get(match.group(1))
+            if kind and kind[0] == "int":
+                int(match.group(3))
+            if kind and kind[0] == "enum":
+                assert match.group(3) in kind[2], f"{path.name}: {line}"
             if match.group(1) == "model_hparams_dict":
                 hparams_path = REPO / match.group(3)
                 relative = hparams_path.parent.relative_to(ORIGINAL_HPARAMS).as_posix()
