@@ -1,7 +1,8 @@
 """Frame metrics and their aggregation.
 
 MSE, MAE, PSNR and SSIM (``frame``), named conventions so that a table says which one it used
-(``conventions``: SSIM tf.image / scikit-image / Finn et al.; MSE per-pixel mean / OpenSTL per-frame sum),
+(``conventions``: SSIM tf.image / scikit-image / Finn et al. / SAVP's ``ssim_scikit``; MSE per-pixel mean /
+OpenSTL per-frame sum),
 LPIPS v0.1 (``lpips``), FVD with I3D Kinetics-400 embeddings (``fvd``), and per-time-step and
 best/avg/worst-of-N aggregation (``aggregate``; ``best_of_n`` for the MSPred/SVG protocol that ranks samples by
 their frame-sum per metric and ignores NaNs). MSPred's piqa PSNR/SSIM are the "piqa" conventions; its keypoint
@@ -24,6 +25,7 @@ from vidpred_tf.metrics.conventions import (
     SSIM_CONVENTIONS,
     higher_is_better,
     ssim_finn,
+    ssim_scikit,
 )
 from vidpred_tf.metrics.frame import (
     METRICS,
@@ -72,6 +74,7 @@ __all__ = [
     "psnr_piqa",
     "segmentation_stats",
     "ssim_finn",
+    "ssim_scikit",
     "ssim_piqa",
     "ssim_skimage",
     "ssim_tf",

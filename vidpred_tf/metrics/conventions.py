@@ -81,6 +81,18 @@ def ssim_finn(a, b, data_range=1.0):
                         use_sample_covariance=False, sigma=FINN_SIGMA, truncate=FINN_TRUNCATE)
 
 
+# SAVP's "scikit" SSIM (the KTH panels of its paper): ``compare_ssim(multichannel=True)`` with every other argument
+# left at its default, data_range included, which scikit-image sets to 2.0 for float frames (dtype range [-1, 1]).
+SCIKIT_DATA_RANGE = 2.0
+
+
+def ssim_scikit(a, b):
+    """SSIM per frame as SAVP's paper plots it for KTH (``ssim_scikit``): scikit-image's defaults (7x7 uniform
+    window, sample covariance, borders cropped by 3) with the data range it defaulted to for float frames, 2.0,
+    on frames in [0, 1] (so the constants are four times those of ``data_range=1``). Frames >= 7x7."""
+    return ssim_skimage(a, b, data_range=SCIKIT_DATA_RANGE)
+
+
 def _ssim_skimage_defaults(a, b, data_range=1.0):
     return ssim_skimage(a, b, data_range=data_range)
 
@@ -165,6 +177,8 @@ def higher_is_better(name: str) -> bool:
     ``higher_is_better`` argument of :func:`vidpred_tf.metrics.aggregate.summarize`."""
     if name == "lpips" or name.startswith("lpips_"):
         return False
+    if name == "ssim_scikit":
+        return True
     tables = {"ssim": SSIM_CONVENTIONS, "mse": MSE_CONVENTIONS, "mae": MAE_CONVENTIONS}
     for kind, larger_is_better in (("ssim", True), ("mse", False), ("mae", False)):
         if name.startswith(kind + "_") and name[len(kind) + 1:] in tables[kind]:

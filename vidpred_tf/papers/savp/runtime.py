@@ -1,0 +1,134 @@
+"""What generate.py and evaluate.py share once their options are resolved: the dataset, the model (in mode
+``test``: quirk Q1 fixed), its weights, and one stochastic sample per call.
+
+The dataset comes from :func:`vidpred_tf.data.savp_video.make_dataset` (the original ``--dataset`` names); the
+trainable models from :func:`vidpred_tf.models.savp.model.build_model`, the non-trainable ``ground_truth`` and
+``repeat`` from :mod:`vidpred_tf.models.savp.non_trainable`. Weights: a TF1 checkpoint of the original (a folder
+with a ``checkpoint`` file, or a ``model-<step>`` prefix) through :func:`vidpred_tf.convert.savp.load`.
+These modules are imported when a session is built (they are written alongside this one).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Dict, Iterator, Optional
+
+import numpy as np
+import tensorflow as tf
+
+from vidpred_tf.errors import InputError
+from vidpred_tf.models.savp.non_trainable import NON_TRAINABLE_MODELS, build_non_trainable
+from vidpred_tf.papers.savp import options as savp_options
+
+
+def sample_seed(seed: Optional[int], sample_ind: int, stochastic_sample_ind: int) -> tf.Tensor:
+    """The stateless seed of one sample: ``fold_in(fold_in([seed, 0], sample_ind), stochastic_sample_ind)``."""
+    base = tf.constant([0 if seed is None else int(seed), 0], tf.int32)
+    folded = tf.random.experimental.stateless_fold_in(base, int(sample_ind))
+    return tf.random.experimental.stateless_fold_in(folded, int(stochastic_sample_ind))
+
+
+def build_model(model_name: str, model_hparams_dict: Dict[str, Any], model_hparams: Optional[str],
+                example: Dict[str, tf.Tensor], mode: str = "test"):
+    """The model for ``--model``; shapes from one batch ``example`` (``images [B, T, H, W, C]``, optional
+    ``actions [B, T-1, A]``, ``states [B, T, S]``)."""
+    if model_name in NON_TRAINABLE_MODELS:
+        return build_non_trainable(model_name, model_hparams_dict, model_hparams, mode=mode)
+    from vidpred_tf.models.savp import model as savp_model  # noqa: PLC0415 - written alongside this module
+
+    if model_name not in savp_model.MODEL_NAMES:
+        raise InputError(f"--model {model_name!r}: unknown (known: {sorted(savp_model.MODEL_NAMES)} and "
+                         f"{list(NON_TRAINABLE_MODELS)})")
+    hparams = savp_model.resolve_model_hparams(model_name, hparams_dict=model_hparams_dict, hparams=model_hparams)
+    image_shape = tuple(int(size) for size in example["images"].shape[2:])
+    action_dim = int(example["actions"].shape[-1]) if "actions" in example else 0
+    state_dim = int(example["states"].shape[-1]) if "states" in example else 0
+    return savp_model.build_model(model_name, hparams, image_shape, action_dim=action_dim, state_dim=state_dim,
+                                  mode=mode)
+
+
+def checkpoint_prefix(checkpoint: str) -> str:
+    """A folder's newest checkpoint (its ``checkpoint`` file), or the prefix itself."""
+    if os.path.isdir(checkpoint):
+        prefix = tf.train.latest_checkpoint(checkpoint)
+        if prefix is None:
+            raise InputError(f"--checkpoint {checkpoint}: no checkpoint in this folder")
+        return prefix
+    if not os.path.exists(checkpoint + ".index"):
+        raise InputError(f"--checkpoint {checkpoint}: no checkpoint {checkpoint}.index")
+    return checkpoint
+
+
+def restore(model, checkpoint: Optional[str]) -> None:
+    """Load the original's TF1 checkpoint into a trainable model (no-op without ``--checkpoint`` or for the
+    non-trainable models, as the original's ``restore``)."""
+    if not checkpoint or not getattr(model, "trainable_model", False):
+        return
+    from vidpred_tf.convert import savp as savp_convert  # noqa: PLC0415 - written alongside this module
+
+    savp_convert.load(model, checkpoint_prefix(checkpoint))
+
+
+def is_deterministic(model) -> bool:
+    """The original's ``model.deterministic``: non-trainable models and ``nz == 0``."""
+    if hasattr(model, "deterministic"):
+        return bool(model.deterministic)
+    return not model.hparams.get("nz", 0)
+
+
+@dataclasses.dataclass
+class Session:
+    dataset: tf.data.Dataset
+    dataset_hparams: Any
+    num_examples: int
+    model: Any
+    seed: Optional[int]
+    num_samples: Optional[int]
+
+    def batches(self) -> Iterator[Dict[str, tf.Tensor]]:
+        """The batches of the run, stopping after ``--num_samples`` examples when given."""
+        sample_ind = 0
+        for batch in self.dataset:
+            if self.num_samples and sample_ind >= self.num_samples:
+                break
+            yield batch
+            sample_ind += int(batch["images"].shape[0])
+
+    def sample(self, batch: Dict[str, tf.Tensor], sample_ind: int, stochastic_sample_ind: int) -> np.ndarray:
+        """``gen_images [B, T-1, H, W, C]`` of one stochastic sample."""
+        outputs = self.model.generate(dict(batch), step=0,
+                                      seed=sample_seed(self.seed, sample_ind, stochastic_sample_ind))
+        return np.asarray(outputs["gen_images"])
+
+
+def check_num_examples(num_examples: int, num_samples: Optional[int], batch_size: int) -> int:
+    """The original's checks: ``--num_samples`` at most the dataset size; ``--batch_size`` divides the count."""
+    if num_samples:
+        if num_samples > num_examples:
+            raise InputError(f"--num_samples {num_samples} cannot be larger than the dataset ({num_examples})")
+        num_examples = num_samples
+    if num_examples % batch_size != 0:
+        raise InputError(f"--batch_size {batch_size} should evenly divide the dataset size {num_examples}")
+    return num_examples
+
+
+def build_session(resolved: savp_options.ResolvedOptions, input_dir: str, dataset_mode: str,
+                  dataset_hparams: Optional[str], model_hparams: Optional[str], batch_size: int,
+                  num_samples: Optional[int], num_epochs: int, seed: Optional[int],
+                  checkpoint: Optional[str]) -> Session:
+    """Dataset, model (mode ``test``, Q1) with the dataset's ``context_frames``/``sequence_length``/``repeat``
+    imposed on its hparams, and the weights of ``checkpoint``."""
+    from vidpred_tf.data import savp_video  # noqa: PLC0415 - written alongside this module
+
+    dataset, resolved_dataset_hparams, num_examples = savp_video.make_dataset(
+        resolved.dataset, input_dir, mode=dataset_mode, hparams_dict=resolved.dataset_hparams_dict,
+        hparams=dataset_hparams, batch_size=batch_size, seed=seed, num_epochs=num_epochs)
+    check_num_examples(num_examples, num_samples, batch_size)
+    hparams_dict = savp_options.model_hparams_with_dataset(resolved.model_hparams_dict,
+                                                           resolved_dataset_hparams.values())
+    example = next(iter(dataset.take(1)))
+    model = build_model(resolved.model, hparams_dict, model_hparams, example,
+                        mode=savp_options.model_mode(dataset_mode))
+    restore(model, checkpoint)
+    return Session(dataset, resolved_dataset_hparams, num_examples, model, seed, num_samples)
