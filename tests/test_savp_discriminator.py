@@ -12,11 +12,11 @@ from conftest import golden_root
 
 from vidpred_tf.errors import InputError
 from vidpred_tf.golden.common import gaussian_kl_terms, rounding_bound
+from vidpred_tf.hparams import HParams
 from vidpred_tf.layers.spectral_norm import spectral_normalize
 from vidpred_tf.models.savp import defaults
 from vidpred_tf.models.savp import losses as L
 from vidpred_tf.models.savp.discriminator import SAVPDiscriminator, sample_frames_and_clips
-from vidpred_tf.hparams import HParams
 
 OUTPUT_TOL = 1e-4
 LOSS_TOL = 1e-4

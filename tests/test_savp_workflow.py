@@ -454,7 +454,7 @@ from vidpred_tf.quiet import import_tensorflow_quietly
 import_tensorflow_quietly()
 import numpy as np, tensorflow as tf
 from vidpred_tf import cli
-from vidpred_tf.models.savp.hparams import HParams
+from vidpred_tf.hparams import HParams
 from vidpred_tf.papers.savp import runtime
 
 class Noisy:  # a stochastic model: gen_images = the truth plus seed-dependent noise

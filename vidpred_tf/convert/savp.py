@@ -35,8 +35,14 @@ import sys
 from typing import Dict, Optional, Sequence
 
 from vidpred_tf.convert.port_weights import load_port_weights, save_port_weights
-from vidpred_tf.convert.tf1 import DEFAULT_SKIP, CheckpointMismatchError, LoadReport, load_tf1_checkpoint, tf1_names
-from vidpred_tf.convert.tf1 import write_tf1_checkpoint
+from vidpred_tf.convert.tf1 import (
+    DEFAULT_SKIP,
+    CheckpointMismatchError,
+    LoadReport,
+    load_tf1_checkpoint,
+    tf1_names,
+    write_tf1_checkpoint,
+)
 from vidpred_tf.errors import InputError
 from vidpred_tf.models.savp.model import MODEL_NAMES, build_model, resolve_model_hparams
 

@@ -97,6 +97,16 @@ class VideoPredictionModel(keras.Model):
         self.discriminator = (SAVPDiscriminator(hparams, self.image_shape, name="discriminator")
                               if has_discriminator(model_name, hparams, mode) else None)
 
+    @property
+    def deterministic(self) -> bool:
+        """The original's ``model.deterministic``: no latent (``nz == 0``; SV2P: not ``stochastic_model``), or a
+        non-trainable model. Evaluation then takes one sample for min, avg and max."""
+        if not self.trainable_model:
+            return True
+        if "stochastic_model" in self.hparams:
+            return not self.hparams.stochastic_model
+        return not self.hparams.get("nz", 0)
+
     def generate(self, batch: Mapping[str, tf.Tensor], step=0, seed=None,
                  draws: Optional[Mapping[str, tf.Tensor]] = None) -> Dict[str, tf.Tensor]:
         """Generator outputs (batch-major) of batch-major ``images`` (+ ``actions``, ``states``)."""

@@ -11,23 +11,20 @@ number of channels (and one context frame too few). Here they are concatenated o
 context reconstruction ``images[1:context_frames]`` is kept, so ``gen_images`` has T-1 frames like every model:
 ``images[1:context_frames]`` followed by ``images[context_frames-1]`` repeated ``T - context_frames`` times.
 
-``NonTrainableModel`` wraps them with the interface of the trainable models (``hparams``, ``mode``,
-``trainable_model``, ``deterministic``, batch-major ``generate``).
+``GroundTruthGenerator`` and ``RepeatGenerator`` are them as generator layers of the one model class
+(:class:`vidpred_tf.models.savp.model.VideoPredictionModel`), built by ``build_model("ground_truth", ...)``.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Mapping, Optional, Sequence, Union
+from typing import Dict, Mapping, Optional, Sequence
 
+import keras
 import tensorflow as tf
 
 from vidpred_tf.errors import InputError
+from vidpred_tf.hparams import HParams
 from vidpred_tf.models.savp.defaults import BASE
-
-try:  # HParams move to vidpred_tf/hparams.py (level 0) in #10; before that they live beside the models
-    from vidpred_tf.hparams import HParams, parse_hparams
-except ImportError:  # pragma: no cover - depends on the merge order
-    from vidpred_tf.models.savp.hparams import HParams, parse_hparams
 
 GROUND_TRUTH_DEFAULTS = BASE
 REPEAT_DEFAULTS = BASE
@@ -72,48 +69,30 @@ def _check_lengths(hparams: HParams, images: tf.Tensor):
     return context_frames, sequence_length
 
 
-_GENERATORS = {"ground_truth": ground_truth_generator, "repeat": repeat_generator}
-_DEFAULTS = {"ground_truth": GROUND_TRUTH_DEFAULTS, "repeat": REPEAT_DEFAULTS}
+class _NonTrainableGenerator(keras.layers.Layer):
+    """A generator layer without variables, with the call of the trainable generators (``step``, ``seed``,
+    ``draws`` accepted and unused: nothing is random)."""
+
+    generator_fn = staticmethod(ground_truth_generator)
+
+    def __init__(self, hparams: HParams, image_shape: Sequence[int] = (), action_dim: int = 0, state_dim: int = 0,
+                 mode: str = "test", name: str = "generator", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.hparams, self.mode = hparams, mode
+
+    def call(self, inputs: Mapping[str, tf.Tensor], step=0, seed=None, draws=None) -> Dict[str, tf.Tensor]:
+        del step, seed, draws
+        return self.generator_fn(inputs, self.hparams)
+
+    def original_variables(self) -> Dict[str, "keras.Variable"]:
+        return {}
 
 
-def _to_time_major(values: tf.Tensor) -> tf.Tensor:
-    values = tf.convert_to_tensor(values)
-    return tf.transpose(values, [1, 0] + list(range(2, values.shape.rank)))
+class GroundTruthGenerator(_NonTrainableGenerator):
+    """``ground_truth``: the true frames ``images[1:]``."""
 
 
-class NonTrainableModel:
-    """``ground_truth`` or ``repeat`` with the trainable models' interface. ``deterministic`` is True: the
-    evaluation keeps the single sample for min/avg/max, as the original's base model did."""
+class RepeatGenerator(_NonTrainableGenerator):
+    """``repeat``: the last context frame repeated (Q9 fixed)."""
 
-    trainable_model = False
-    deterministic = True
-
-    def __init__(self, model_name: str, hparams: HParams, mode: str = "test"):
-        if model_name not in _GENERATORS:
-            raise InputError(f"--model {model_name!r}: not a non-trainable model (known: {list(_GENERATORS)})")
-        if mode not in ("train", "test"):
-            raise InputError(f"model mode must be 'train' or 'test'; got {mode!r}")
-        self.model_name = model_name
-        self.hparams = hparams
-        self.mode = mode
-
-    def generator(self, inputs: Mapping[str, tf.Tensor]) -> Dict[str, tf.Tensor]:
-        """Time-major inputs -> time-major outputs."""
-        return _GENERATORS[self.model_name](inputs, self.hparams)
-
-    def generate(self, inputs: Mapping[str, tf.Tensor], step: int = 0, seed=None) -> Dict[str, tf.Tensor]:
-        """Batch-major inputs (``images [B, T, H, W, C]``) -> batch-major outputs (``gen_images [B, T-1, ...]``);
-        ``step`` and ``seed`` are accepted for the common interface and unused (nothing is random)."""
-        time_major = {key: _to_time_major(value) for key, value in inputs.items()
-                      if key in ("images", "pix_distribs")}
-        return {key: _to_time_major(value) for key, value in self.generator(time_major).items()}
-
-
-def build_non_trainable(model_name: str, hparams_dict: Optional[Mapping] = None,
-                        hparams: Union[None, str, Sequence[str]] = None, mode: str = "test") -> NonTrainableModel:
-    """The original's ``get_model_class(name)(mode, hparams_dict, hparams)`` for the two non-trainable models."""
-    if model_name not in _DEFAULTS:
-        raise InputError(f"--model {model_name!r}: not a non-trainable model (known: {list(_DEFAULTS)})")
-    parsed = parse_hparams(_DEFAULTS[model_name], hparams_dict, hparams,
-                           dict_source=f"{model_name} hparams dict", string_source="--model_hparams")
-    return NonTrainableModel(model_name, parsed, mode)
+    generator_fn = staticmethod(repeat_generator)

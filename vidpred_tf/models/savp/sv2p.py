@@ -65,9 +65,9 @@ import keras
 import tensorflow as tf
 
 from vidpred_tf.errors import InputError
+from vidpred_tf.hparams import HParams, parse_hparams
 from vidpred_tf.layers import slim_layers as sl
 from vidpred_tf.models.savp.defaults import VIDEO_PREDICTION
-from vidpred_tf.hparams import HParams, parse_hparams
 
 SV2P_DEFAULTS = dict(
     VIDEO_PREDICTION,

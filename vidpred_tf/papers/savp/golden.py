@@ -95,7 +95,8 @@ def check_inventory_case(case: GoldenCase, report) -> None:
                            ("discriminator", inventory["discriminator_trainable"])):
         expected = [(v["name"], tuple(v["shape"])) for v in recorded]
         actual = [item for item in trainable if item[0].startswith(part + "/")]
-        differing = [item for item in expected if item not in actual] + [item for item in actual if item not in expected]
+        differing = ([item for item in expected if item not in actual]
+                     + [item for item in actual if item not in expected])
         report.condition(f"{part}: trainable names and shapes in the original's order", expected == actual,
                          f"{len(actual)} variables" + (f"; differing: {differing[:3]}" if differing else ""))
         report.exact(f"{part}: parameter count", model.parameter_count(part) if part == "generator" or
@@ -166,9 +167,10 @@ def check_model_case(case: GoldenCase, report) -> None:
     in_file = {name: tuple(shape) for name, shape in tf.train.list_variables(prefix)
                if not any(p.search(name) for p in skip)}
     ported = {name: tuple(v.shape) for name, v in variables.items()}
+    only_file, only_model = sorted(set(in_file) - set(ported))[:3], sorted(set(ported) - set(in_file))[:3]
     report.condition("checkpoint file holds exactly the model's variables (names and shapes)", in_file == ported,
-                     f"{len(in_file)} in the file, {len(ported)} in the model; only in file: "
-                     f"{sorted(set(in_file) - set(ported))[:3]}; only in model: {sorted(set(ported) - set(in_file))[:3]}")
+                     f"{len(in_file)} in the file, {len(ported)} in the model; only in file: {only_file}; "
+                     f"only in model: {only_model}")
     recorded = {name for name, _ in meta["checkpoint_variables"]}
     slots = {f"{name}/{slot}" for name, v in variables.items() if v.trainable for slot in ("Adam", "Adam_1")}
     counters = {name for name in recorded if re.match(r"^(global_step|beta[12]_power(_\d+)?)$", name)}

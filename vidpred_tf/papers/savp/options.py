@@ -224,8 +224,9 @@ def write_run_jsons(output_dirs: Sequence[str], options: Mapping[str, Any], data
 
 def flag_options(flag_values, names: Sequence[str]) -> Dict[str, Any]:
     """``vars(args)`` of an absl script: ``{name: value}`` for the script's own flags, after the defaults the
-    script derived (it sets them on ``flag_values`` first, as the original set them on ``args``)."""
-    return {name: flag_values[name].value for name in names}
+    script derived (it sets them on ``flag_values`` first, as the original set them on ``args``). Any object with
+    the flags as attributes works (absl's ``FLAGS``, a namespace)."""
+    return {name: getattr(flag_values, name) for name in names}
 
 
 def print_options(options: Mapping[str, Any], log=print) -> None:

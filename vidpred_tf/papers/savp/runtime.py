@@ -17,8 +17,10 @@ from typing import Any, Dict, Iterator, Optional
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.convert import savp as savp_convert
 from vidpred_tf.errors import InputError
-from vidpred_tf.models.savp.non_trainable import NON_TRAINABLE_MODELS, build_non_trainable
+from vidpred_tf.inference import restore_weights
+from vidpred_tf.models.savp import model as savp_model
 from vidpred_tf.papers.savp import options as savp_options
 
 
@@ -33,13 +35,6 @@ def build_model(model_name: str, model_hparams_dict: Dict[str, Any], model_hpara
                 example: Dict[str, tf.Tensor], mode: str = "test"):
     """The model for ``--model``; shapes from one batch ``example`` (``images [B, T, H, W, C]``, optional
     ``actions [B, T-1, A]``, ``states [B, T, S]``)."""
-    if model_name in NON_TRAINABLE_MODELS:
-        return build_non_trainable(model_name, model_hparams_dict, model_hparams, mode=mode)
-    from vidpred_tf.models.savp import model as savp_model  # noqa: PLC0415 - written alongside this module
-
-    if model_name not in savp_model.MODEL_NAMES:
-        raise InputError(f"--model {model_name!r}: unknown (known: {sorted(savp_model.MODEL_NAMES)} and "
-                         f"{list(NON_TRAINABLE_MODELS)})")
     hparams = savp_model.resolve_model_hparams(model_name, hparams_dict=model_hparams_dict, hparams=model_hparams)
     image_shape = tuple(int(size) for size in example["images"].shape[2:])
     action_dim = int(example["actions"].shape[-1]) if "actions" in example else 0
@@ -60,21 +55,27 @@ def checkpoint_prefix(checkpoint: str) -> str:
     return checkpoint
 
 
-def restore(model, checkpoint: Optional[str]) -> None:
-    """Load the original's TF1 checkpoint into a trainable model (no-op without ``--checkpoint`` or for the
-    non-trainable models, as the original's ``restore``)."""
-    if not checkpoint or not getattr(model, "trainable_model", False):
-        return
-    from vidpred_tf.convert import savp as savp_convert  # noqa: PLC0415 - written alongside this module
+def is_port_checkpoint(prefix: str) -> bool:
+    """A checkpoint the port's trainer wrote (object-based), as opposed to the original's TF1 Saver files."""
+    return any(name == "_CHECKPOINTABLE_OBJECT_GRAPH" for name, _ in tf.train.list_variables(prefix))
 
-    savp_convert.load(model, checkpoint_prefix(checkpoint))
+
+def restore(model, checkpoint: Optional[str]) -> None:
+    """Load ``--checkpoint`` (folder or prefix) into the model: the original's TF1 checkpoints through the
+    converter, the port's own through the trainer's layout (a test-mode model takes the generator's weights of a
+    training checkpoint). No-op without ``--checkpoint`` or for the non-trainable models."""
+    if not checkpoint or not model.weights:
+        return
+    prefix = checkpoint_prefix(checkpoint)
+    if is_port_checkpoint(prefix):
+        restore_weights(model, prefix)
+    else:
+        savp_convert.load(model, prefix)
 
 
 def is_deterministic(model) -> bool:
     """The original's ``model.deterministic``: non-trainable models and ``nz == 0``."""
-    if hasattr(model, "deterministic"):
-        return bool(model.deterministic)
-    return not model.hparams.get("nz", 0)
+    return bool(model.deterministic)
 
 
 @dataclasses.dataclass

@@ -1,0 +1,148 @@
+"""SAVP's train.py workflow end to end on fake BAIR files (tiny widths): the output folder as the original's,
+the D-then-G step, summaries, checkpoints, resume, restore from an original TF1 checkpoint, and the front door
+(``vidpred predict`` on the folder train.py wrote)."""
+
+import json
+import pathlib
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.fixtures.savp_data import write_fake_bair
+from tests.test_predict import write_test_mp4
+from vidpred_tf import inference
+from vidpred_tf.commands import predict as predict_command
+from vidpred_tf.convert import savp as converter
+from vidpred_tf.data.batch import validate_batch
+from vidpred_tf.papers.savp import runtime, training
+from vidpred_tf.viz import read_video
+
+# The train.py flags at the original's defaults (spec 2.2) and the port-only ones.
+TRAIN_DEFAULTS = dict(
+    input_dir=None, val_input_dir=None, logs_dir="logs", output_dir=None, output_dir_postfix="", checkpoint=None,
+    resume=False, dataset=None, dataset_hparams=None, dataset_hparams_dict=None, model=None, model_hparams=None,
+    model_hparams_dict=None, summary_freq=1000, image_summary_freq=5000, eval_summary_freq=25000,
+    accum_eval_summary_freq=100000, progress_freq=100, save_freq=5000, aggregate_nccl=0, gpu_mem_frac=0.0,
+    seed=None, max_steps=None, eval_num_samples=100, jit_compile=False, checkpoint_every_s=None)
+TINY = ("ngf=4,nef=4,ndf=2,nz=2,num_samples=1,clip_length=3,batch_size=2,video_sn_vae_gan_weight=0.1,"
+        "video_sn_gan_weight=0.1,vae_gan_feature_cdist_weight=1.0,l1_weight=1.0,kl_weight=1.0")
+DATASET_HPARAMS = "sequence_length=5,long_sequence_length=5"
+
+
+def _flags(**overrides):
+    values = dict(TRAIN_DEFAULTS)
+    values.update(overrides)
+    return types.SimpleNamespace(**values)
+
+
+def _tags(folder: pathlib.Path):
+    tags = set()
+    for path in folder.glob("events.out.tfevents.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
+
+
+@pytest.fixture(scope="module")
+def bair(tmp_path_factory):
+    root = tmp_path_factory.mktemp("bair")
+    write_fake_bair(str(root), "train", num_examples=4, steps=8, size=32)
+    write_fake_bair(str(root), "val", first=256, num_examples=2, steps=8, size=32)
+    return root
+
+
+@pytest.fixture(scope="module")
+def trained(bair, tmp_path_factory):
+    output = tmp_path_factory.mktemp("logs") / "tiny_savp"
+    training.run(_flags(input_dir=str(bair), dataset="bair", dataset_hparams=DATASET_HPARAMS, model="savp",
+                        model_hparams=TINY, output_dir=str(output), max_steps=2, save_freq=2, summary_freq=1,
+                        image_summary_freq=2, eval_summary_freq=2, accum_eval_summary_freq=0, progress_freq=1,
+                        eval_num_samples=2, seed=3))
+    return output
+
+
+def test_actions_of_one_step_fewer_than_the_frames_follow_the_batch_contract():
+    validate_batch({"images": np.zeros((2, 5, 4, 4, 3), np.float32), "actions": np.zeros((2, 4, 4), np.float32)})
+    with pytest.raises(ValueError, match=r"'actions' must be \[B, T, A\] or \[B, T-1, A\]"):
+        validate_batch({"images": np.zeros((2, 5, 4, 4, 3), np.float32), "actions": np.zeros((2, 3, 4))})
+
+
+def test_train_writes_the_original_output_folder(trained):
+    options = json.loads((trained / "options.json").read_text())
+    assert options["model"] == "savp" and options["dataset"] == "bair" and options["output_dir"] == str(trained)
+    assert options["summary_freq"] == 1 and options["model_hparams"] == TINY
+    model_hparams = json.loads((trained / "model_hparams.json").read_text())
+    # The dataset's geometry goes into the model: context_frames, sequence_length, repeat = time_shift.
+    assert (model_hparams["context_frames"], model_hparams["sequence_length"], model_hparams["repeat"]) == (2, 5, 2)
+    assert model_hparams["ngf"] == 4 and model_hparams["decay_steps"] == [200000, 300000]
+    assert list(model_hparams) == sorted(model_hparams)  # sort_keys, as the original wrote them
+    dataset_hparams = json.loads((trained / "dataset_hparams.json").read_text())
+    assert dataset_hparams["sequence_length"] == 5 and dataset_hparams["time_shift"] == 2
+    assert tf.train.latest_checkpoint(str(trained)).endswith("model-2")
+
+
+def test_train_summaries_carry_the_original_tags(trained):
+    tags = _tags(trained)
+    for tag in ("d_loss", "g_loss", "g_loss_post", "gen_l1_loss", "gen_kl_loss", "gen_video_sn_gan_loss",
+                "discrim_video_sn_gan_loss", "learning_rate", "kl_weight", "ground_truth_sampling_mean",
+                "psnr_1", "eval_psnr/max_1", "eval_mse/min_1"):
+        assert tag in tags, (tag, sorted(tags))
+    assert any("gen_images" in tag for tag in tags)  # the GIF summaries
+    assert list((trained / "eval").glob("eval_*.png"))
+
+
+def test_resume_continues_from_the_newest_checkpoint(bair, trained, tmp_path):
+    # A copy of the run, resumed for one more step with --resume (the original's flag).
+    copy = tmp_path / "tiny_savp"
+    copy.mkdir()
+    for path in trained.iterdir():
+        if path.is_file():
+            copy.joinpath(path.name).write_bytes(path.read_bytes())
+    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, model_hparams=TINY,
+                        output_dir=str(copy), resume=True, max_steps=3, save_freq=1, summary_freq=0,
+                        image_summary_freq=0, eval_summary_freq=0, accum_eval_summary_freq=0, seed=3))
+    assert tf.train.latest_checkpoint(str(copy)).endswith("model-3")
+    # --resume read the dataset and model from the folder's options.json.
+    assert json.loads((copy / "options.json").read_text())["model"] == "savp"
+
+
+def test_training_starts_from_an_original_tf1_checkpoint(bair, trained, tmp_path):
+    model = converter.model_from_checkpoint_folder(str(trained), mode="train")
+    original = tmp_path / "original"
+    original.mkdir()
+    rng = np.random.default_rng(0)
+    for variable in model.original_variables().values():
+        variable.assign(rng.normal(size=variable.shape).astype(np.float32) * 0.01)
+    converter.export(model, str(original / "model-100"))
+    (original / "checkpoint").write_text('model_checkpoint_path: "model-100"\n')
+    output = tmp_path / "finetune"
+    training.run(_flags(input_dir=str(bair), dataset="bair", dataset_hparams=DATASET_HPARAMS, model="savp",
+                        model_hparams=TINY, checkpoint=str(original), output_dir=str(output), max_steps=0,
+                        save_freq=0, summary_freq=0, image_summary_freq=0, eval_summary_freq=0,
+                        accum_eval_summary_freq=0, seed=3))
+    loaded = converter.model_from_checkpoint_folder(str(output), mode="train")
+    # max_steps 0: the weights written are the ones loaded from the original checkpoint.
+    runtime.restore(loaded, str(output))
+    for name, variable in loaded.original_variables().items():
+        np.testing.assert_array_equal(variable.numpy(), model.original_variables()[name].numpy(), err_msg=name)
+
+
+def test_vidpred_predict_runs_the_trained_folder_on_an_mp4(trained, tmp_path):
+    predictor = inference.load_predictor(trained)
+    assert (predictor.paper, predictor.model_name, predictor.context_frames, predictor.default_horizon) == (
+        "savp", "savp", 2, 3)
+    assert predictor.stochastic and predictor.image_size == (32, 32) and predictor.channels == 3
+    video = tmp_path / "clip.mp4"
+    write_test_mp4(video, num_frames=8, width=40, height=32)
+    out = tmp_path / "out"
+    assert predict_command.main(["--checkpoint", str(trained), "--input", str(video), "--output_dir", str(out)]) == 0
+    prediction = np.load(out / "prediction.npy")
+    assert prediction.shape == (1, 3, 32, 32, 3) and np.isfinite(prediction).all()
+    assert read_video(out / "prediction.mp4").shape[0] == 5  # context + horizon frames
+    # Stochastic: another seed gives another sample; the same seed the same one.
+    frames = inference.fit_frames(read_video(video).astype(np.float32) / 255.0, (32, 32), 3)[None, :2]
+    first, again = (inference.run_predictor(predictor, frames, 3, seed=1) for _ in range(2))
+    np.testing.assert_array_equal(first, again)
+    assert np.abs(inference.run_predictor(predictor, frames, 3, seed=2) - first).max() > 0
