@@ -24,6 +24,7 @@ TF1_FUSED_EPSILON = 1.001e-5
 
 def instance_norm(inputs, gamma=None, beta=None, epsilon: float = TF1_FUSED_EPSILON):
     """Functional instance norm over the axes between the first and the last."""
+    inputs = tf.convert_to_tensor(inputs)
     axes = list(range(1, inputs.shape.rank - 1))
     mean, variance = tf.nn.moments(inputs, axes=axes, keepdims=True)
     outputs = (inputs - mean) * tf.math.rsqrt(variance + epsilon)
