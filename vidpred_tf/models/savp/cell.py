@@ -151,14 +151,16 @@ def _activation(kind):
 class _Block:
     """A scope of the cell: an ordered list of (sub-scope-free) layers; its TF1 names are ``<scope>/<name>``."""
 
-    def __init__(self, scope: str):
+    def __init__(self, scope: str, tracked: List[keras.layers.Layer]):
         self.scope = scope
         self.layers: List[keras.layers.Layer] = []
+        self.tracked = tracked  # the owning Keras layer's tracked list, so that Keras sees the variables
 
     def add(self, layer, *build_args):
         if build_args:
             layer.build(*build_args)
         self.layers.append(layer)
+        self.tracked.append(layer)
         return layer
 
     def tf1_variables(self):
@@ -196,13 +198,14 @@ class SAVPCell(keras.layers.Layer):
                              "background image or generate_scratch_image)")
         self.activation = _activation(hp.activation_layer)
         self.blocks: Dict[str, _Block] = {}
+        self.sublayers: List[keras.layers.Layer] = []
         self.initial_state_vars: List[keras.Variable] = []
         self._build_layers()
         self.built = True
 
     # --------------------------------------------------------------------------------------------- construction
     def _block(self, scope):
-        block = self.blocks[scope] = _Block(scope)
+        block = self.blocks[scope] = _Block(scope, self.sublayers)
         return block
 
     def _conv_layer(self, scope, kind, filters, kernel_size, shape, non_spatial):

@@ -40,6 +40,7 @@ class ImageEncoder(keras.layers.Layer):
         super().__init__(**kwargs)
         height, width, channels = input_shape
         self.blocks: List[Tuple[str, Conv2D, keras.layers.Layer]] = []
+        self.sublayers: List[keras.layers.Layer] = []  # tracked by Keras (the tuples above are not)
         for i in range(n_layers):
             out = nef * min(2 ** i, 4)
             conv = Conv2D(out, 4, strides=2, padding="VALID")
@@ -50,6 +51,7 @@ class ImageEncoder(keras.layers.Layer):
                 norm_ = norm_layer(norm)
                 norm_.build((None, height, width, channels))
             self.blocks.append((f"layer_{i + 1}", conv, norm_))
+            self.sublayers.extend([conv] + ([norm_] if norm_ is not None else []))
         self.output_dim = channels
         self.built = True
 
