@@ -110,13 +110,12 @@ class SAVPGenerator(keras.layers.Layer):
         return OrderedDict((f"{self.name}/{n}", v) for n, v in names)
 
     # ------------------------------------------------------------------------------------------------ helpers
-    def _draw(self, draws, seed, name, shape, kind="normal"):
+    def _draw(self, draws, seed, name, shape):
+        """N(0, 1) draw ``name``: injected, or from ``seed`` folded with the draw's index."""
         if name in draws:
-            return tf.convert_to_tensor(draws[name])
+            return tf.convert_to_tensor(draws[name], tf.float32)
         sub_seed = tf.random.experimental.stateless_fold_in(seed, DRAW_INDEX[name])
-        if kind == "normal":
-            return tf.random.stateless_normal(shape, seed=sub_seed)
-        return sub_seed
+        return tf.random.stateless_normal(shape, seed=sub_seed)
 
     def _unroll(self, inputs, step, batch, sampling, seed):
         hp = self.hp
