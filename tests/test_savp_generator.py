@@ -10,9 +10,9 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf.errors import InputError
+from vidpred_tf.hparams import HParams
 from vidpred_tf.models.savp import defaults
 from vidpred_tf.models.savp.generator import SAVPGenerator, ground_truth_probability, ground_truth_schedule
-from vidpred_tf.models.savp.hparams import HParams
 
 GOLDEN = pathlib.Path(os.environ.get("VIDPRED_GOLDEN_DIR", "/work/shared/golden")) / "savp"
 INVENTORY = GOLDEN / "inventory"

@@ -20,6 +20,7 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf.errors import InputError, MissingInputError
+from vidpred_tf.models.savp import model as savp_model
 from vidpred_tf.models.savp import non_trainable
 from vidpred_tf.models.savp.defaults import BASE
 from vidpred_tf.papers.savp import evaluation, options
@@ -332,10 +333,16 @@ def test_ground_truth_and_repeat_models_q9_fixed():
     assert non_trainable.GROUND_TRUTH_DEFAULTS is BASE and non_trainable.REPEAT_DEFAULTS is BASE
     images = _fake_batch(7, batch=2, length=6, size=4)  # [B, T, ...]
     hparams = {"context_frames": 3, "sequence_length": 6}
-    truth = non_trainable.build_non_trainable("ground_truth", hparams)
+
+    def build(name, hparams_dict, hparams_string=None, mode="test"):
+        resolved = savp_model.resolve_model_hparams(name, hparams_dict, hparams_string)
+        return savp_model.build_model(name, resolved, images.shape[2:], mode=mode)
+
+    truth = build("ground_truth", hparams)
     np.testing.assert_array_equal(truth.generate({"images": images})["gen_images"], images[:, 1:])
-    repeat = non_trainable.build_non_trainable("repeat", hparams, mode="test")
+    repeat = build("repeat", hparams)
     assert repeat.trainable_model is False and repeat.deterministic and repeat.mode == "test"
+    assert not repeat.weights
     out = np.asarray(repeat.generate({"images": images})["gen_images"])
     assert out.shape == (2, 5, 4, 4, 3)  # T-1 frames, channels unchanged (the original concatenated channels)
     expected = np.concatenate([images[:, 1:3], np.repeat(images[:, 2:3], 3, axis=1)], axis=1)
@@ -343,10 +350,9 @@ def test_ground_truth_and_repeat_models_q9_fixed():
     time_major = non_trainable.repeat_generator({"images": np.swapaxes(images, 0, 1)}, repeat.hparams)
     np.testing.assert_array_equal(np.swapaxes(time_major["gen_images"], 0, 1), expected)
     with pytest.raises(InputError, match="unknown hparam"):
-        non_trainable.build_non_trainable("repeat", hparams, "nz=8")
+        build("repeat", hparams, "nz=8")
     with pytest.raises(InputError, match="6 frames"):
-        non_trainable.build_non_trainable("repeat", {"context_frames": 3, "sequence_length": 7}).generate(
-            {"images": images})
+        build("repeat", {"context_frames": 3, "sequence_length": 7}).generate({"images": images})
 
 
 def test_ssim_scikit_is_scikit_images_defaults_with_its_float_data_range():
@@ -461,10 +467,9 @@ class Noisy:  # a stochastic model: gen_images = the truth plus seed-dependent n
     trainable_model, deterministic = True, False
     def __init__(self, hparams):
         self.hparams = hparams
-    def generate(self, inputs, step=0, seed=None):
+    def predict_images(self, inputs, seed=None):
         images = inputs["images"][:, 1:]
-        return {"gen_images": tf.clip_by_value(images + tf.random.stateless_normal(tf.shape(images), seed, 0, 0.1),
-                                               0, 1)}
+        return tf.clip_by_value(images + tf.random.stateless_normal(tf.shape(images), seed, 0, 0.1), 0, 1)
 
 def fake_session(resolved, input_dir, mode, dataset_hparams, model_hparams, batch_size, num_samples, num_epochs,
                  seed, checkpoint):
@@ -472,7 +477,7 @@ def fake_session(resolved, input_dir, mode, dataset_hparams, model_hparams, batc
     data = HParams(context_frames=2, sequence_length=5, time_shift=1)
     hparams = HParams(context_frames=2, sequence_length=5, repeat=1, nz=8)
     if resolved.model == "repeat":
-        model = runtime.build_model("repeat", {"context_frames": 2, "sequence_length": 5}, None, {})
+        model = runtime.build_model("repeat", {"context_frames": 2, "sequence_length": 5}, None, {"images": images})
     else:
         model = Noisy(hparams)
     dataset = tf.data.Dataset.from_tensor_slices({"images": images}).batch(batch_size)

@@ -91,7 +91,7 @@ class DNAGenerator(keras.layers.Layer):
             return [sl.dna_transform(prev_pix, out["dna_input"], self.kernel_size)]
         return [prev_pix] + sl.cdna_transform(prev_pix, out["cdna_params"], self.kernel_size, hp.num_masks)
 
-    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None):
+    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None, mode: Optional[str] = None):
         hp = self.hparams
         images = tf.convert_to_tensor(inputs["images"], tf.float32)
         seq, batch = hp.sequence_length, images.shape[1]
@@ -105,7 +105,7 @@ class DNAGenerator(keras.layers.Layer):
         pix = inputs.get("pix_distribs")
         pix = tf.unstack(tf.convert_to_tensor(pix, tf.float32)) if pix is not None else None
         frames = tf.unstack(images)
-        sampling = self.mode == "train" and hp.schedule_sampling_k != -1
+        sampling = (mode or self.mode) == "train" and hp.schedule_sampling_k != -1
         n_ss = seq - 1 - hp.context_frames
         perms, n_gt = None, None
         if sampling and n_ss > 0:

@@ -117,11 +117,11 @@ class SAVPGenerator(keras.layers.Layer):
         sub_seed = tf.random.experimental.stateless_fold_in(seed, DRAW_INDEX[name])
         return tf.random.stateless_normal(shape, seed=sub_seed)
 
-    def _unroll(self, inputs, step, batch, sampling, seed):
+    def _unroll(self, inputs, step, batch, sampling, seed, mode):
         hp = self.hp
         length = hp.sequence_length - 1
         cell_inputs = {name: pad_or_slice(value, length) for name, value in inputs.items()}
-        ground_truth = ground_truth_schedule(hp, self.mode, step, batch, sampling=sampling, seed=seed)
+        ground_truth = ground_truth_schedule(hp, mode, step, batch, sampling=sampling, seed=seed)
         outputs = self.cell.unroll(cell_inputs, ground_truth)
         outputs["ground_truth_sampling_mean"] = tf.reduce_mean(
             tf.cast(ground_truth[hp.context_frames:], tf.float32))
@@ -133,8 +133,11 @@ class SAVPGenerator(keras.layers.Layer):
         return None, tf.random.experimental.stateless_fold_in(seed, DRAW_INDEX[name])
 
     # ---------------------------------------------------------------------------------------------------- call
-    def call(self, inputs: Mapping[str, tf.Tensor], step, seed, draws: Optional[Mapping[str, tf.Tensor]] = None):
+    def call(self, inputs: Mapping[str, tf.Tensor], step, seed, draws: Optional[Mapping[str, tf.Tensor]] = None,
+             mode: Optional[str] = None):
         hp = self.hp
+        # ``mode`` overrides the construction mode for one call: a training model predicts in test mode.
+        mode = mode or self.mode
         draws = dict(draws or {})
         seed = tf.cast(tf.convert_to_tensor(seed), tf.int32)
         inputs = {k: tf.convert_to_tensor(v) for k, v in inputs.items() if v is not None}
@@ -146,7 +149,7 @@ class SAVPGenerator(keras.layers.Layer):
         ctx, length, nz = hp.context_frames, hp.sequence_length - 1, self.nz
         if not nz:
             sampling, s_seed = self._sampling(draws, seed, "sampling")
-            return self._unroll(inputs, step, batch, sampling, s_seed)
+            return self._unroll(inputs, step, batch, sampling, s_seed, mode)
 
         # posterior q(z | x)
         post = self.encoder(images, inputs.get("actions"))
@@ -163,9 +166,9 @@ class SAVPGenerator(keras.layers.Layer):
             zs_prior = tf.concat([zs_post[:ctx - 1], eps], axis=0)
 
         sampling, s_seed = self._sampling(draws, seed, "sampling_enc")
-        gen_post = self._unroll(dict(inputs, zs=zs_post), step, batch, sampling, s_seed)
+        gen_post = self._unroll(dict(inputs, zs=zs_post), step, batch, sampling, s_seed, mode)
         sampling, s_seed = self._sampling(draws, seed, "sampling")
-        gen_prior = self._unroll(dict(inputs, zs=zs_prior), step, batch, sampling, s_seed)
+        gen_prior = self._unroll(dict(inputs, zs=zs_prior), step, batch, sampling, s_seed, mode)
 
         outputs = OrderedDict()
         outputs.update((k + "_prior", v) for k, v in prior_outputs.items())
@@ -188,7 +191,7 @@ class SAVPGenerator(keras.layers.Layer):
             zs_samples = tf.concat([tf.tile(zs_post[:ctx - 1][:, None], [1, num, 1, 1]), eps], axis=0)
         tiled["zs"] = tf.reshape(zs_samples, tf.stack([length, num * batch, nz]))
         sampling, s_seed = self._sampling(draws, seed, "sampling_samples")
-        gen_samples = self._unroll(tiled, step, num * batch, sampling, s_seed)
+        gen_samples = self._unroll(tiled, step, num * batch, sampling, s_seed, mode)
         samples = tf.stack(tf.split(gen_samples["gen_images"], num, axis=1), axis=-1)
         outputs["gen_images_samples"] = samples
         outputs["gen_images_samples_avg"] = tf.reduce_mean(samples, axis=-1)

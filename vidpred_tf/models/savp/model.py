@@ -96,6 +96,7 @@ class VideoPredictionModel(keras.Model):
                                          state_dim=self.state_dim, mode=mode, name="generator")
         self.discriminator = (SAVPDiscriminator(hparams, self.image_shape, name="discriminator")
                               if has_discriminator(model_name, hparams, mode) else None)
+        self._predict_fn = None
 
     @property
     def deterministic(self) -> bool:
@@ -108,13 +109,23 @@ class VideoPredictionModel(keras.Model):
         return not self.hparams.get("nz", 0)
 
     def generate(self, batch: Mapping[str, tf.Tensor], step=0, seed=None,
-                 draws: Optional[Mapping[str, tf.Tensor]] = None) -> Dict[str, tf.Tensor]:
-        """Generator outputs (batch-major) of batch-major ``images`` (+ ``actions``, ``states``)."""
+                 draws: Optional[Mapping[str, tf.Tensor]] = None, mode: str = "test") -> Dict[str, tf.Tensor]:
+        """Generator outputs (batch-major) of batch-major ``images`` (+ ``actions``, ``states``), by default in the
+        original's test mode (no scheduled sampling), whatever mode the model was built in."""
         if seed is None:
             seed = tf.constant([0, 0], tf.int32)
         inputs = time_major({key: batch[key] for key in ("images", "actions", "states") if key in batch})
-        outputs = self.generator(inputs, step=tf.convert_to_tensor(step, tf.int64), seed=seed, draws=draws)
+        outputs = self.generator(inputs, step=tf.convert_to_tensor(step, tf.int64), seed=seed, draws=draws, mode=mode)
         return batch_major(outputs)
+
+    def predict_images(self, batch: Mapping[str, tf.Tensor], seed=None) -> tf.Tensor:
+        """``gen_images [B, T-1, H, W, C]`` of the test-mode generator, compiled once per input shape. Only what
+        ``gen_images`` needs runs (as the original's ``sess.run(gen_images)``: not the visualisation samples)."""
+        if self._predict_fn is None:
+            self._predict_fn = tf.function(lambda inputs, seed: self.generate(inputs, seed=seed)["gen_images"])
+        inputs = {key: tf.convert_to_tensor(batch[key], tf.float32) for key in ("images", "actions", "states")
+                  if key in batch}
+        return self._predict_fn(inputs, tf.constant([0, 0], tf.int32) if seed is None else seed)
 
     def call(self, batch, training=None):
         return self.generate(batch)["gen_images"]

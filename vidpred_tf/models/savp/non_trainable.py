@@ -80,8 +80,8 @@ class _NonTrainableGenerator(keras.layers.Layer):
         super().__init__(name=name, **kwargs)
         self.hparams, self.mode = hparams, mode
 
-    def call(self, inputs: Mapping[str, tf.Tensor], step=0, seed=None, draws=None) -> Dict[str, tf.Tensor]:
-        del step, seed, draws
+    def call(self, inputs: Mapping[str, tf.Tensor], step=0, seed=None, draws=None, mode=None) -> Dict[str, tf.Tensor]:
+        del step, seed, draws, mode
         return self.generator_fn(inputs, self.hparams)
 
     def original_variables(self) -> Dict[str, "keras.Variable"]:

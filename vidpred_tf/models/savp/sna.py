@@ -199,7 +199,7 @@ class SNAGenerator(keras.layers.Layer):
             out = out + moved_pix[i] * mask_list[i + self.extra_masks]
         return out / tf.reduce_sum(out, axis=(1, 2), keepdims=True)
 
-    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None):
+    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None, mode: Optional[str] = None):
         hp = self.hparams
         images = tf.convert_to_tensor(inputs["images"], tf.float32)
         seq, batch = hp.sequence_length, images.shape[1]
@@ -213,7 +213,7 @@ class SNAGenerator(keras.layers.Layer):
         pix = inputs.get("pix_distribs")
         pix = tf.unstack(tf.convert_to_tensor(pix, tf.float32)) if pix is not None else None
         frames = tf.unstack(images)
-        train = self.mode == "train"
+        train = (mode or self.mode) == "train"
         n_ss = seq - 1 - hp.context_frames
         perms, n_gt = None, None
         sampling = train and hp.schedule_sampling_k != -1  # k = -1: feed the predictions back

@@ -358,7 +358,7 @@ class SV2PGenerator(keras.layers.Layer):
             gen_states.append(current_state)
         return tf.stack(gen_images, 0), tf.stack(gen_states, 0)
 
-    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None):
+    def call(self, inputs, step=0, seed=(0, 0), draws: Optional[Mapping] = None, mode: Optional[str] = None):
         hp = self.hparams
         images = tf.convert_to_tensor(inputs["images"], tf.float32)
         seq, batch = hp.sequence_length, images.shape[1]
@@ -376,7 +376,7 @@ class SV2PGenerator(keras.layers.Layer):
         latent_shape = (batch,) + self.latent_shape
         if hp.multi_latent:
             latent_shape = (seq - 1,) + latent_shape
-        train = self.mode == "train"
+        train = (mode or self.mode) == "train"
         # schedule_sampling_k = -1 in train mode: feed the predictions back, as in test mode.
         sampling = train and hp.schedule_sampling_k != -1
         n_ss = seq - 1 - hp.context_frames

@@ -80,8 +80,8 @@ class SAVPPredictor(Predictor):
                              f"got {length}")
         model = self._models.get(length + horizon)
         images = np.concatenate([context, np.zeros((batch, horizon) + context.shape[2:], np.float32)], axis=1)
-        outputs = model.generate({"images": tf.constant(images)}, seed=tf.constant([seed, 0], tf.int32))
-        return np.clip(np.asarray(outputs["gen_images"][:, -horizon:]), 0.0, 1.0)
+        generated = model.predict_images({"images": images}, seed=tf.constant([seed, 0], tf.int32))
+        return np.clip(np.asarray(generated[:, -horizon:]), 0.0, 1.0)
 
 
 def detect(path: pathlib.Path) -> bool:

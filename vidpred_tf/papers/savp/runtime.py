@@ -98,9 +98,8 @@ class Session:
 
     def sample(self, batch: Dict[str, tf.Tensor], sample_ind: int, stochastic_sample_ind: int) -> np.ndarray:
         """``gen_images [B, T-1, H, W, C]`` of one stochastic sample."""
-        outputs = self.model.generate(dict(batch), step=0,
-                                      seed=sample_seed(self.seed, sample_ind, stochastic_sample_ind))
-        return np.asarray(outputs["gen_images"])
+        seed = sample_seed(self.seed, sample_ind, stochastic_sample_ind)
+        return np.asarray(self.model.predict_images(dict(batch), seed=seed))
 
 
 def check_num_examples(num_examples: int, num_samples: Optional[int], batch_size: int) -> int:
