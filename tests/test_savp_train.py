@@ -26,7 +26,7 @@ TRAIN_DEFAULTS = dict(
     model_hparams_dict=None, summary_freq=1000, image_summary_freq=5000, eval_summary_freq=25000,
     accum_eval_summary_freq=100000, progress_freq=100, save_freq=5000, aggregate_nccl=0, gpu_mem_frac=0.0,
     seed=None, max_steps=None, eval_num_samples=100, jit_compile=False, checkpoint_every_s=None)
-TINY = ("ngf=4,nef=4,ndf=2,nz=2,num_samples=1,clip_length=3,batch_size=2,video_sn_vae_gan_weight=0.1,"
+TINY = ("ngf=4,nef=4,ndf=2,nz=2,num_samples=1,clip_length=4,batch_size=2,video_sn_vae_gan_weight=0.1,"
         "video_sn_gan_weight=0.1,vae_gan_feature_cdist_weight=1.0,l1_weight=1.0,kl_weight=1.0")
 DATASET_HPARAMS = "sequence_length=5,long_sequence_length=5"
 
@@ -114,19 +114,25 @@ def test_training_starts_from_an_original_tf1_checkpoint(bair, trained, tmp_path
     original.mkdir()
     rng = np.random.default_rng(0)
     for variable in model.original_variables().values():
-        variable.assign(rng.normal(size=variable.shape).astype(np.float32) * 0.01)
+        variable.assign(rng.normal(size=variable.shape).astype(np.float32) * 0.1)
     converter.export(model, str(original / "model-100"))
     (original / "checkpoint").write_text('model_checkpoint_path: "model-100"\n')
+    # A published model's folder: the TF1 checkpoint beside the JSONs train.py wrote.
+    for name in ("options.json", "model_hparams.json", "dataset_hparams.json"):
+        (original / name).write_text((trained / name).read_text())
     output = tmp_path / "finetune"
-    training.run(_flags(input_dir=str(bair), dataset="bair", dataset_hparams=DATASET_HPARAMS, model="savp",
-                        model_hparams=TINY, checkpoint=str(original), output_dir=str(output), max_steps=0,
-                        save_freq=0, summary_freq=0, image_summary_freq=0, eval_summary_freq=0,
+    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, model_hparams=TINY,
+                        checkpoint=str(original), output_dir=str(output), max_steps=1,
+                        save_freq=1, summary_freq=0, image_summary_freq=0, eval_summary_freq=0,
                         accum_eval_summary_freq=0, seed=3))
     loaded = converter.model_from_checkpoint_folder(str(output), mode="train")
-    # max_steps 0: the weights written are the ones loaded from the original checkpoint.
+    # One step from the original's weights: Adam's first step moves each weight by at most lr (1e-3), far less
+    # than the distance to a fresh initialisation.
     runtime.restore(loaded, str(output))
     for name, variable in loaded.original_variables().items():
-        np.testing.assert_array_equal(variable.numpy(), model.original_variables()[name].numpy(), err_msg=name)
+        if variable.trainable:
+            np.testing.assert_allclose(variable.numpy(), model.original_variables()[name].numpy(), atol=1.01e-3,
+                                       rtol=0, err_msg=name)
 
 
 def test_vidpred_predict_runs_the_trained_folder_on_an_mp4(trained, tmp_path):

@@ -22,8 +22,8 @@ of the TF1 LSTM cells are kept by the port, so no value is transformed.
         --options_dir pretrained_models/bair_action_free/ours_savp --output exported/model-300000
 
 The model is built from the checkpoint folder's ``options.json`` / ``model_hparams.json`` /
-``dataset_hparams.json`` (as generate.py does), or from ``--model``, ``--model_hparams(_dict)`` and
-``--image_shape``.
+``dataset_hparams.json`` (as generate.py does) with the image shape of the port's ``vidpred_model.json`` (written
+by train.py) or else of the dataset, or from ``--model``, ``--model_hparams(_dict)`` and ``--image_shape``.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from vidpred_tf.convert.tf1 import (
     write_tf1_checkpoint,
 )
 from vidpred_tf.errors import InputError
+from vidpred_tf.manifest import read_manifest
 from vidpred_tf.models.savp.model import MODEL_NAMES, build_model, resolve_model_hparams
 
 # Tower replicas of --aggregate_nccl 1 (v1/..., v2/...) are not weights of the model.
@@ -114,6 +115,14 @@ def model_from_checkpoint_folder(folder: str, model_name: Optional[str] = None, 
         raise InputError(f"{folder}: no options.json naming the model; pass --model")
     dataset = options.get("dataset")
     use_state = bool(dataset_hparams.get("use_state", False))
+    action_dim, state_dim = DATASET_ACTION_STATE.get(dataset, (0, 0)) if use_state else (0, 0)
+    # The port's train.py records the shapes it trained on beside the checkpoints (vidpred_model.json); the
+    # published folders have only the original's JSONs, and their datasets' shapes.
+    manifest = read_manifest(folder)
+    if manifest is not None and image_shape is None:
+        image_shape = tuple(manifest["image_size"]) + (int(manifest["channels"]),)
+        action_dim = int(manifest["config"].get("action_dim", action_dim))
+        state_dim = int(manifest["config"].get("state_dim", state_dim))
     if image_shape is None:
         if dataset not in DATASET_IMAGE_SHAPES:
             raise InputError(f"{folder}: cannot tell the image shape of dataset {dataset!r}; pass --image_shape")
@@ -121,7 +130,6 @@ def model_from_checkpoint_folder(folder: str, model_name: Optional[str] = None, 
         if dataset_hparams.get("scale_size") or dataset_hparams.get("crop_size"):
             size = int(dataset_hparams.get("scale_size") or dataset_hparams.get("crop_size"))
             image_shape = (size, size, image_shape[2])
-    action_dim, state_dim = DATASET_ACTION_STATE.get(dataset, (0, 0)) if use_state else (0, 0)
     for key in ("context_frames", "sequence_length"):
         if key in dataset_hparams and key not in hparams_dict:
             hparams_dict[key] = dataset_hparams[key]

@@ -103,8 +103,9 @@ def check_inventory_case(case: GoldenCase, report) -> None:
                      + [item for item in actual if item not in expected])
         report.condition(f"{part}: trainable names and shapes in the original's order", expected == actual,
                          f"{len(actual)} variables" + (f"; differing: {differing[:3]}" if differing else ""))
-        report.exact(f"{part}: parameter count", model.parameter_count(part) if part == "generator" or
-                     model.discriminator is not None else 0, inventory[f"{part}_param_count"])
+        count = model.parameter_count(part) if part == "generator" or model.discriminator is not None else 0
+        report.exact(f"{part}: parameter count", count, inventory[f"{part}_param_count"],
+                     f"port {count:,}, original {inventory[f'{part}_param_count']:,}")
     expected_u = [(v["name"], tuple(v["shape"])) for v in inventory["non_trainable_global"]
                   if v["name"] != "global_step"]
     report.condition("non-trainable spectral-norm u vectors", expected_u == non_trainable,

@@ -19,6 +19,7 @@ from vidpred_tf.convert import savp as converter
 from vidpred_tf.errors import InputError
 from vidpred_tf.inference import ModelCache, Predictor, resolve_checkpoint, restore_weights
 from vidpred_tf.models.savp.model import MODEL_NAMES
+from vidpred_tf.papers.savp import runtime
 
 MODELS = MODEL_NAMES
 PAPER = "savp"
@@ -28,10 +29,6 @@ OPTIONS_JSON, MODEL_HPARAMS_JSON = "options.json", "model_hparams.json"
 def _folder(path: pathlib.Path) -> pathlib.Path:
     path = pathlib.Path(path)
     return path if path.is_dir() else path.parent
-
-
-def _is_port_checkpoint(prefix: str) -> bool:
-    return any(name == "_CHECKPOINTABLE_OBJECT_GRAPH" for name, _ in tf.train.list_variables(prefix))
 
 
 class SAVPPredictor(Predictor):
@@ -68,10 +65,10 @@ class SAVPPredictor(Predictor):
     def _load(self, model) -> None:
         if not model.weights:
             return  # ground_truth / repeat
-        if self.checkpoint.endswith(".weights.h5") or _is_port_checkpoint(self.checkpoint):
+        if self.checkpoint.endswith(".weights.h5"):
             restore_weights(model, self.checkpoint)
         else:
-            converter.load(model, self.checkpoint)
+            runtime.restore(model, self.checkpoint)
 
     def predict(self, context: np.ndarray, horizon: int, seed: int = 0) -> np.ndarray:
         batch, length = context.shape[:2]

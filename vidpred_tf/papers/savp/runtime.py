@@ -67,10 +67,19 @@ def restore(model, checkpoint: Optional[str]) -> None:
     if not checkpoint or not model.weights:
         return
     prefix = checkpoint_prefix(checkpoint)
-    if is_port_checkpoint(prefix):
-        restore_weights(model, prefix)
-    else:
+    if not is_port_checkpoint(prefix):
         savp_convert.load(model, prefix)
+        return
+    saved = sum(1 for name, _ in tf.train.list_variables(prefix) if name.startswith("model_weights/"))
+    if saved == len(model.weights) or model.mode == "train":
+        restore_weights(model, prefix)
+        return
+    # A training checkpoint holds the discriminator too: restore the whole training model, then take its generator.
+    twin = savp_model.build_model(model.model_name, model.hparams, model.image_shape, model.action_dim,
+                                  model.state_dim, mode="train")
+    restore_weights(twin, prefix)
+    for target, source in zip(model.generator.weights, twin.generator.weights):
+        target.assign(source)
 
 
 def is_deterministic(model) -> bool:

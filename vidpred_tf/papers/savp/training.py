@@ -22,8 +22,10 @@ checkpoints at the original's frequencies:
 from __future__ import annotations
 
 import os
+import re
 from typing import Dict
 
+import cv2
 import numpy as np
 import tensorflow as tf
 from absl import app
@@ -31,12 +33,14 @@ from absl import app
 from vidpred_tf.convert import savp as converter
 from vidpred_tf.data.savp_video import get_dataset_class
 from vidpred_tf.errors import InputError
+from vidpred_tf.manifest import write_manifest
 from vidpred_tf.models.savp.model import build_model, resolve_model_hparams
 from vidpred_tf.models.savp.task import SAVPTask
-from vidpred_tf.papers.savp import evaluation
+from vidpred_tf.papers.savp import evaluation, runtime
 from vidpred_tf.papers.savp import options as savp_options
 from vidpred_tf.training.strategy import make_strategy
 from vidpred_tf.training.trainer import Evaluation, Trainer, TrainerConfig
+from vidpred_tf.viz.plots import plot_metric_curves
 
 # The flags train.py writes to options.json (the original's vars(args)).
 OPTION_FLAGS = ("input_dir", "val_input_dir", "logs_dir", "output_dir", "output_dir_postfix", "checkpoint", "resume",
@@ -60,22 +64,6 @@ def _strategy(flags) -> tf.distribute.Strategy:
     cross_device_ops = (tf.distribute.NcclAllReduce() if flags.aggregate_nccl
                         else tf.distribute.ReductionToOneDevice())
     return tf.distribute.MirroredStrategy(cross_device_ops=cross_device_ops)
-
-
-def _is_port_checkpoint(prefix: str) -> bool:
-    names = {name for name, _ in tf.train.list_variables(prefix)}
-    return "_CHECKPOINTABLE_OBJECT_GRAPH" in names
-
-
-def _checkpoint_prefix(checkpoint: str) -> str:
-    if os.path.isdir(checkpoint):
-        prefix = tf.train.latest_checkpoint(checkpoint)
-        if prefix is None:
-            raise InputError(f"--checkpoint {checkpoint}: no checkpoint in this folder")
-        return prefix
-    if not os.path.exists(checkpoint + ".index"):
-        raise InputError(f"--checkpoint {checkpoint}: no checkpoint {checkpoint}.index")
-    return checkpoint
 
 
 def _datasets(flags, resolved, seed):
@@ -125,13 +113,13 @@ def run(flags) -> None:
     def new_model():
         return build_model(resolved.model, hparams, image_shape, action_dim, state_dim, mode="train")
 
-    initial = _checkpoint_prefix(flags.checkpoint) if flags.checkpoint and not flags.resume else None
+    initial = runtime.checkpoint_prefix(flags.checkpoint) if flags.checkpoint and not flags.resume else None
 
     def build_and_load():
         model = new_model()
         if not model.trainable_model:
             raise InputError(f"--model {resolved.model} is not trainable (use generate.py or evaluate.py)")
-        if initial is not None and not _is_port_checkpoint(initial):
+        if initial is not None and not runtime.is_port_checkpoint(initial):
             report = converter.load(model, initial)
             print(f"loaded {len(report.loaded)} variables of the original checkpoint {initial}", flush=True)
         return model
@@ -154,11 +142,19 @@ def run(flags) -> None:
         checkpoint_name="model", log_every=flags.progress_freq, summary_every=flags.summary_freq,
         scalar_prefix="", video_every=flags.image_summary_freq, jit_compile=flags.jit_compile), strategy)
     model = trainer.model
-    if initial is not None and _is_port_checkpoint(initial) and not tf.train.latest_checkpoint(output_dir):
+    if initial is not None and runtime.is_port_checkpoint(initial) and not tf.train.latest_checkpoint(output_dir):
         trainer.restore_from(initial)
         print(f"restored {initial}", flush=True)
     if trainer.chief:
         savp_options.write_run_jsons([output_dir], options, train_dataset.hparams.values(), hparams.values())
+        # What `vidpred predict` / the converter need beyond the original's JSONs: the shapes trained on.
+        write_manifest(output_dir, paper="savp", model_name=resolved.model,
+                       config={"dataset": resolved.dataset, "action_dim": int(action_dim),
+                               "state_dim": int(state_dim)},
+                       image_size=tuple(int(d) for d in image_shape[:2]), channels=int(image_shape[2]),
+                       context_frames=hparams.context_frames,
+                       horizon=hparams.sequence_length - hparams.context_frames,
+                       stochastic=not model.deterministic)
     print("parameter_count =", model.parameter_count(), flush=True)
     if replicas > 1:
         print(f"training on {replicas} replicas ({type(strategy).__name__})", flush=True)
@@ -176,20 +172,34 @@ def run(flags) -> None:
         trainer.summaries.scalars(scalars, step)
 
     def eval_pass(name: str, num_batches: int):
+        """Best/avg/worst-of-N of the validation batches (the original's eval / accum_eval summaries)."""
         def run_eval(trainer, step):
             if not trainer.chief:
                 return
             batches = [val_batch] if num_batches <= 1 else list(_val_batches(val_dataset, batch_size, num_batches))
-            results = evaluation.evaluate_batches(
-                lambda batch, index: trainer.model.generate(batch, seed=tf.constant([seed, index], tf.int32)),
-                batches, hparams.context_frames, num_samples=flags.eval_num_samples,
-                deterministic=not getattr(hparams, "nz", 0))
-            scalars = {f"eval_{metric}/{subtask}{VAL_SUFFIX}": float(np.mean(values))
-                       for (metric, subtask), values in results.items()}
-            trainer.summaries.scalars(scalars, step)
-            plot = evaluation.plot_metric_curves(results, hparams.context_frames,
-                                                 os.path.join(output_dir, "eval", f"{name}_{step:08d}.png"))
-            trainer.summaries.image(f"{name}_metrics{VAL_SUFFIX}", plot, step)
+            fns = evaluation.metric_fns()
+            curves: Dict[str, list] = {}
+            for index, batch in enumerate(batches):
+                def sample(i, batch=batch, index=index):
+                    return trainer.model.predict_images(batch, seed=tf.constant([seed + index, i], tf.int32))
+
+                results = evaluation.eval_outputs_and_metrics(
+                    batch["images"], sample, hparams.context_frames, fns, flags.eval_num_samples,
+                    trainer.model.deterministic)
+                for key, values in results.items():
+                    if re.match(r"^eval_[a-z_]+/(min|avg|max)$", key):
+                        curves.setdefault(key, []).append(values)
+            per_step = {key: np.concatenate(values).mean(axis=0) for key, values in curves.items()}
+            trainer.summaries.scalars({key + VAL_SUFFIX: float(values.mean()) for key, values in per_step.items()},
+                                      step)
+            os.makedirs(os.path.join(output_dir, "eval"), exist_ok=True)
+            for metric in fns:
+                path = os.path.join(output_dir, "eval", f"{name}_{metric}_{step:08d}.png")
+                subtasks = {key.split("/")[1]: values for key, values in per_step.items()
+                            if key.startswith(f"eval_{metric}/")}
+                plot_metric_curves(path, subtasks, f"{name} {metric} at step {step}",
+                                   first_step=hparams.context_frames + 1, ylabel=metric)
+                trainer.summaries.image(f"{name}_{metric}_plot{VAL_SUFFIX}", _read_png(path), step)
         return run_eval
 
     evaluations = []
@@ -202,6 +212,10 @@ def run(flags) -> None:
     result = trainer.fit(video_batch={k: v[:8] for k, v in example.items()}, hooks=[validation_scalars],
                          on_data_error=train_dataset.error_naming_file, evaluations=evaluations)
     print(f"finished at step {result.step} ({result.status}); checkpoint {result.checkpoint}", flush=True)
+
+
+def _read_png(path: str) -> np.ndarray:
+    return cv2.cvtColor(cv2.imread(path, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
 def _val_batches(dataset, batch_size: int, count: int):
