@@ -18,6 +18,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 BENCH_E3D = str(REPO / "scripts" / "bench_e3d.py")
 BENCH_BASELINE = str(REPO / "scripts" / "bench_baseline.py")
 BENCH_MSPRED = str(REPO / "scripts" / "bench_mspred.py")
+BENCH_SAVP = str(REPO / "scripts" / "bench_savp.py")
 ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
 TIMING = ["--steps", "2", "--warmup", "1", "--repeats", "2"]
 E3D_TINY = ["--num_hidden", "8", "--batch_size", "1", "--img_width", "8", "--patch_size", "2",
@@ -26,6 +27,8 @@ BASELINE_TINY = ["--batch_size", "2", "--image_size", "16", "--seq_length", "4",
                  "--encoder_filters", "4,8", "--lstm_filters", "8", "--model", "dna", "--kernels", "both"]
 MSPRED_TINY = ["--batch_size", "2", "--context", "3", "--num_preds", "2", "--num_filters", "4", "--hidden_dim", "8",
                "--latent_hidden_dim", "4", "--jit_compile", "off"]
+SAVP_TINY = ["--image_size", "32", "--sequence_length", "5", "--jit_compile", "off",
+             "--model_hparams", "ngf=4,nef=4,ndf=2,nz=2,num_samples=1,clip_length=4"]
 
 
 def _run(script, args, timeout=600):
@@ -40,7 +43,8 @@ def reports(tmp_path_factory):
     output = tmp_path_factory.mktemp("bench") / "e3d.json"
     commands = {"e3d": [BENCH_E3D, *TIMING, *E3D_TINY, "--output", str(output)],
                 "baseline": [BENCH_BASELINE, *TIMING, *BASELINE_TINY],
-                "mspred": [BENCH_MSPRED, *TIMING, *MSPRED_TINY]}
+                "mspred": [BENCH_MSPRED, *TIMING, *MSPRED_TINY],
+                "savp": [BENCH_SAVP, *TIMING, *SAVP_TINY]}
     processes = {name: subprocess.Popen([sys.executable, *command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                         text=True, env=ENV, cwd=str(REPO))
                  for name, command in commands.items()}
@@ -195,6 +199,28 @@ def test_mspred_bench_times_the_mmnist_geometry(reports):
     model = setup_model(params)
     model(tf.zeros((2, 11, 64, 64, 3)), context=3, num_preds=1)  # 3 + 1 x period 8
     assert entry["parameters"] == sum(math.prod(v.shape) for v in model.trainable_weights)
+
+
+def test_savp_bench_times_the_original_benchmarks_work(reports):
+    report = reports["savp"]
+    assert report["benchmark"] == "savp" and report["reference"].endswith("originals/savp/bench_original.py")
+    _check_environment(report["environment"])
+    savp_entry, deterministic = report["results"]
+    assert savp_entry["name"] == "ours_savp/jit_off" and deterministic["name"] == "ours_deterministic_l1/jit_off"
+    for entry in (savp_entry, deterministic):
+        assert "error" not in entry and entry["dataset"] == "bair_action_free" and entry["context_frames"] == 2
+        _check_timings(entry, batch=2, frames_per_sequence=4)  # gen_images: T-1 = 4 frames per sequence
+    assert savp_entry["jit_note"].startswith("staged D/G updates run uncompiled")
+
+    from vidpred_tf.models import savp
+
+    for entry, name in ((savp_entry, "ours_savp"), (deterministic, "ours_deterministic_l1")):
+        hparams_dict = json.loads((REPO / "flags" / "savp" / "hparams" / "bair_action_free" / name /
+                                   "model_hparams.json").read_text())
+        hparams_dict.update(batch_size=2, context_frames=2, sequence_length=5, repeat=2)
+        hparams = savp.resolve_model_hparams("savp", hparams_dict, SAVP_TINY[-1])
+        # Generator and (ours_savp) discriminator, trainable, as the original's parameter_count.
+        assert entry["parameters"] == savp.build_model("savp", hparams, (32, 32, 3)).parameter_count(), name
 
 
 @pytest.mark.parametrize("script, args, message", [

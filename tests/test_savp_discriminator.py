@@ -8,7 +8,6 @@ import pathlib
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import golden_root
 
 from vidpred_tf.errors import InputError
 from vidpred_tf.golden.common import gaussian_kl_terms, rounding_bound
@@ -33,9 +32,9 @@ INVENTORIES_WITHOUT_D = ("bair_action_free__ours_vae_l1", "bair_action_free__our
 
 
 @pytest.fixture(scope="module")
-def savp_golden():
+def savp_golden(golden_dir):
     """``<golden root>/savp``; a missing tree FAILS (a discriminator port with no reference is not tested)."""
-    root = golden_root() / "savp"
+    root = golden_dir / "savp"
     if not (root / "savp_small" / "golden.npz").is_file():
         pytest.fail(f"SAVP goldens missing under {root} (set VIDPRED_GOLDEN_DIR)")
     return root

@@ -14,7 +14,9 @@ from vidpred_tf.hparams import HParams
 from vidpred_tf.models.savp import defaults
 from vidpred_tf.models.savp.generator import SAVPGenerator, ground_truth_probability, ground_truth_schedule
 
-GOLDEN = pathlib.Path(os.environ.get("VIDPRED_GOLDEN_DIR", "/work/shared/golden")) / "savp"
+# conftest.golden_root's rule, needed at collection time (the inventories parametrize the tests).
+GOLDEN = pathlib.Path(os.environ.get("VIDPRED_GOLDEN_DIR",
+                                     pathlib.Path(__file__).resolve().parents[2] / "shared" / "golden")) / "savp"
 INVENTORY = GOLDEN / "inventory"
 ACTION_DIM, STATE_DIM = 4, 3
 

@@ -4,21 +4,25 @@ the D-then-G step, summaries, checkpoints, resume, restore from an original TF1 
 
 import json
 import pathlib
+import subprocess
+import sys
 import types
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.savp_data import write_fake_bair
+from test_predict import write_test_mp4
 
-from tests.fixtures.savp_data import write_fake_bair
-from tests.test_predict import write_test_mp4
 from vidpred_tf import inference
 from vidpred_tf.commands import predict as predict_command
 from vidpred_tf.convert import savp as converter
+from vidpred_tf.convert.tf1 import write_tf1_checkpoint
 from vidpred_tf.data.batch import validate_batch
 from vidpred_tf.papers.savp import runtime, training
 from vidpred_tf.viz import read_video
 
+REPO = pathlib.Path(__file__).resolve().parent.parent
 # The train.py flags at the original's defaults (spec 2.2) and the port-only ones.
 TRAIN_DEFAULTS = dict(
     input_dir=None, val_input_dir=None, logs_dir="logs", output_dir=None, output_dir_postfix="", checkpoint=None,
@@ -93,46 +97,63 @@ def test_train_summaries_carry_the_original_tags(trained):
     assert list((trained / "eval").glob("eval_*.png"))
 
 
-def test_resume_continues_from_the_newest_checkpoint(bair, trained, tmp_path):
-    # A copy of the run, resumed for one more step with --resume (the original's flag).
-    copy = tmp_path / "tiny_savp"
-    copy.mkdir()
-    for path in trained.iterdir():
-        if path.is_file():
-            copy.joinpath(path.name).write_bytes(path.read_bytes())
-    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, model_hparams=TINY,
-                        output_dir=str(copy), resume=True, max_steps=3, save_freq=1, summary_freq=0,
-                        image_summary_freq=0, eval_summary_freq=0, accum_eval_summary_freq=0, seed=3))
-    assert tf.train.latest_checkpoint(str(copy)).endswith("model-3")
-    # --resume read the dataset and model from the folder's options.json.
-    assert json.loads((copy / "options.json").read_text())["model"] == "savp"
+DETERMINISTIC = "ngf=4,nz=0,batch_size=2,l1_weight=1.0,schedule_sampling=none"
 
 
-def test_training_starts_from_an_original_tf1_checkpoint(bair, trained, tmp_path):
-    model = converter.model_from_checkpoint_folder(str(trained), mode="train")
+def test_finetune_from_an_original_tf1_checkpoint_then_resume(bair, tmp_path):
+    """A published model's folder (a TF1 checkpoint beside the original's JSONs) as --checkpoint, then --resume."""
     original = tmp_path / "original"
     original.mkdir()
+    (original / "options.json").write_text(json.dumps({"dataset": "bair", "model": "savp"}))
+    (original / "dataset_hparams.json").write_text(json.dumps({"context_frames": 2, "sequence_length": 5,
+                                                               "long_sequence_length": 5, "time_shift": 2}))
+    model = converter.model_from_checkpoint_folder(str(original), model_hparams=DETERMINISTIC, image_shape=(32, 32, 3),
+                                                   mode="train")
+    (original / "model_hparams.json").write_text(json.dumps(model.hparams.values()))
     rng = np.random.default_rng(0)
     for variable in model.original_variables().values():
         variable.assign(rng.normal(size=variable.shape).astype(np.float32) * 0.1)
     converter.export(model, str(original / "model-100"))
     (original / "checkpoint").write_text('model_checkpoint_path: "model-100"\n')
-    # A published model's folder: the TF1 checkpoint beside the JSONs train.py wrote.
-    for name in ("options.json", "model_hparams.json", "dataset_hparams.json"):
-        (original / name).write_text((trained / name).read_text())
+
     output = tmp_path / "finetune"
-    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, model_hparams=TINY,
-                        checkpoint=str(original), output_dir=str(output), max_steps=1,
-                        save_freq=1, summary_freq=0, image_summary_freq=0, eval_summary_freq=0,
-                        accum_eval_summary_freq=0, seed=3))
+    quiet = dict(summary_freq=0, image_summary_freq=0, eval_summary_freq=0, accum_eval_summary_freq=0, seed=3)
+    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, checkpoint=str(original),
+                        output_dir=str(output), max_steps=1, save_freq=1, **quiet))
+    options = json.loads((output / "options.json").read_text())
+    assert (options["dataset"], options["model"]) == ("bair", "savp")  # from the checkpoint folder's options.json
+    assert json.loads((output / "model_hparams.json").read_text())["nz"] == 0
     loaded = converter.model_from_checkpoint_folder(str(output), mode="train")
+    runtime.restore(loaded, str(output))
     # One step from the original's weights: Adam's first step moves each weight by at most lr (1e-3), far less
     # than the distance to a fresh initialisation.
-    runtime.restore(loaded, str(output))
     for name, variable in loaded.original_variables().items():
-        if variable.trainable:
-            np.testing.assert_allclose(variable.numpy(), model.original_variables()[name].numpy(), atol=1.01e-3,
-                                       rtol=0, err_msg=name)
+        np.testing.assert_allclose(variable.numpy(), model.original_variables()[name].numpy(), atol=1.01e-3,
+                                   rtol=0, err_msg=name)
+
+    # --resume: the dataset, model and hparams come from the output folder; training continues at step 1.
+    training.run(_flags(input_dir=str(bair), dataset_hparams=DATASET_HPARAMS, output_dir=str(output), resume=True,
+                        max_steps=2, save_freq=1, **quiet))
+    assert tf.train.latest_checkpoint(str(output)).endswith("model-2")
+    assert json.loads((output / "options.json").read_text())["resume"] is True
+
+
+def test_evaluate_and_generate_run_the_trained_model(bair, trained, tmp_path):
+    results = tmp_path / "results"
+    command = [sys.executable, str(REPO / "scripts" / "savp" / "evaluate.py"), f"--input_dir={bair}",
+               f"--checkpoint={trained}", f"--results_dir={results}", "--batch_size=2",  # --mode val (Q1)
+               "--num_stochastic_samples=2", f"--dataset_hparams={DATASET_HPARAMS}"]
+    process = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=str(REPO))
+    assert process.returncode == 0, process.stderr[-3000:]
+    out = results / trained.name
+    header, *rows = (out / "prediction_eval_psnr_max" / "metrics" / "psnr.csv").read_text().splitlines()
+    assert header.split("\t") == ["sample_ind", "0", "1", "2", "mean"] and len(rows) == 2
+    best = np.array([row.split("\t")[1:] for row in rows], float)
+    worst = np.loadtxt(out / "prediction_eval_psnr_min" / "metrics" / "psnr.csv", skiprows=1)[:, 1:]
+    assert (best[:, -1] >= worst[:, -1]).all() and np.isfinite(best).all()
+    assert sorted(p.name for p in (out / "prediction_eval_ssim_avg" / "outputs").glob("*.png"))[0] == \
+        "gen_image_00000_00.png"
+    assert "psnr" in process.stdout
 
 
 def test_vidpred_predict_runs_the_trained_folder_on_an_mp4(trained, tmp_path):
@@ -152,3 +173,35 @@ def test_vidpred_predict_runs_the_trained_folder_on_an_mp4(trained, tmp_path):
     first, again = (inference.run_predictor(predictor, frames, 3, seed=1) for _ in range(2))
     np.testing.assert_array_equal(first, again)
     assert np.abs(inference.run_predictor(predictor, frames, 3, seed=2) - first).max() > 0
+
+
+def test_converter_command_round_trip_and_the_old_cell_scope(trained, tmp_path, capsys):
+    model = converter.model_from_checkpoint_folder(str(trained), mode="train")
+    runtime.restore(model, str(trained))
+    original = tmp_path / "original"
+    original.mkdir()
+    for name in ("options.json", "model_hparams.json", "dataset_hparams.json", "vidpred_model.json"):
+        (original / name).write_text((trained / name).read_text())
+    values = {name: variable.numpy() for name, variable in model.original_variables().items()}
+    # Older checkpoints of the original name the cell dna_cell: read as savp_cell.
+    old_names = {name.replace("/savp_cell/", "/dna_cell/"): value for name, value in values.items()}
+    old_names["global_step"] = np.int64(300000)
+    old_names["v1/generator/encoder/layer_1/conv2d/kernel"] = values["generator/encoder/layer_1/conv2d/kernel"]
+    write_tf1_checkpoint(str(original / "model-300000"), old_names)
+    (original / "checkpoint").write_text('model_checkpoint_path: "model-300000"\n')
+
+    weights = tmp_path / "port.weights.h5"
+    assert converter.main(["--checkpoint", str(original), "--output", str(weights)]) == 0
+    assert f"wrote {weights}" in capsys.readouterr().out
+    back = tmp_path / "back" / "model-1"
+    assert converter.main(["--to_tf1", "--checkpoint", str(weights), "--options_dir", str(original),
+                           "--output", str(back)]) == 0
+    reader = tf.train.load_checkpoint(str(back))
+    assert set(reader.get_variable_to_shape_map()) == set(values)  # the current names, no slots, no step
+    for name, value in values.items():
+        np.testing.assert_array_equal(reader.get_tensor(name), value, err_msg=name)
+
+    del old_names["generator/encoder/z_mu/dense/bias"]
+    write_tf1_checkpoint(str(original / "model-300000"), old_names)
+    assert converter.main(["--checkpoint", str(original), "--output", str(tmp_path / "x.weights.h5")]) == 1
+    assert "'generator/encoder/z_mu/dense/bias'" in capsys.readouterr().err and not (tmp_path / "x.weights.h5").exists()

@@ -66,13 +66,24 @@ EVALUATE_FLAGS = {
     "num_stochastic_samples": ("int", 100), "gt_inputs_dir": ("str", None), "gt_outputs_dir": ("str", None),
     "eval_parallel_iterations": ("int", 10), "gpu_mem_frac": ("float", 0), "seed": ("int", 7),
 }
-# train.py's flags (spec 2.2), for the train flagfiles while the lead's train.py is not there.
-TRAIN_FLAG_NAMES = {
-    "input_dir", "val_input_dir", "logs_dir", "output_dir", "output_dir_postfix", "checkpoint", "resume", "dataset",
-    "dataset_hparams", "dataset_hparams_dict", "model", "model_hparams", "model_hparams_dict", "summary_freq",
-    "image_summary_freq", "eval_summary_freq", "accum_eval_summary_freq", "progress_freq", "save_freq",
-    "aggregate_nccl", "gpu_mem_frac", "seed",
+# train.py's flags with the original's defaults (spec 2.2), and the port-only ones.
+TRAIN_FLAGS = {
+    "input_dir": ("str", None), "val_input_dir": ("str", None), "logs_dir": ("str", "logs"),
+    "output_dir": ("str", None), "output_dir_postfix": ("str", ""), "checkpoint": ("str", None),
+    "resume": ("bool", False), "dataset": ("str", None), "dataset_hparams": ("str", None),
+    "dataset_hparams_dict": ("str", None), "model": ("str", None), "model_hparams": ("str", None),
+    "model_hparams_dict": ("str", None), "summary_freq": ("int", 1000), "image_summary_freq": ("int", 5000),
+    "eval_summary_freq": ("int", 25000), "accum_eval_summary_freq": ("int", 100000), "progress_freq": ("int", 100),
+    "save_freq": ("int", 5000), "aggregate_nccl": ("int", 0), "gpu_mem_frac": ("float", 0), "seed": ("int", None),
 }
+TRAIN_PORT_FLAGS = {"max_steps", "eval_num_samples", "jit_compile", "checkpoint_every_s"}
+
+
+def test_train_has_the_original_flags_with_their_defaults():
+    found = defined_flags(PAPER / "train.py")
+    for name, (kind, default) in TRAIN_FLAGS.items():
+        assert found.get(name, (None, None))[:2] == (kind, default), f"--{name}: {found.get(name)}"
+    assert set(found) - set(TRAIN_FLAGS) == TRAIN_PORT_FLAGS
 
 
 @pytest.mark.parametrize("module, expected", [("generate", GENERATE_FLAGS), ("evaluate", EVALUATE_FLAGS)])
@@ -145,7 +156,7 @@ def test_checkpoint_options_and_hparams_precedence(tmp_path):
     flagged = options.resolve_options("kth", "sv2p", str(folder), log=lambda *a: None)
     assert (flagged.dataset, flagged.model) == ("kth", "sv2p")
     # the dataset imposes context_frames, sequence_length and repeat
-    merged = options.model_hparams_with_dataset({"lr": 0.5, "context_frames": 5},
+    merged = savp_model.model_hparams_with_dataset({"lr": 0.5, "context_frames": 5},
                                                 {"context_frames": 2, "sequence_length": 30, "time_shift": 2})
     assert merged == {"lr": 0.5, "context_frames": 2, "sequence_length": 30, "repeat": 2}
     assert options.results_output_dir("results", None, resolved.checkpoint_dir, "savp") == \
@@ -330,7 +341,7 @@ def test_generate_file_names_and_frames(tmp_path):
 
 # ------------------------------------------------------------------------------- non-trainable models
 def test_ground_truth_and_repeat_models_q9_fixed():
-    assert non_trainable.GROUND_TRUTH_DEFAULTS is BASE and non_trainable.REPEAT_DEFAULTS is BASE
+    assert savp_model.default_hparams("repeat") == savp_model.default_hparams("ground_truth") == BASE
     images = _fake_batch(7, batch=2, length=6, size=4)  # [B, T, ...]
     hparams = {"context_frames": 3, "sequence_length": 6}
 
@@ -378,14 +389,13 @@ def _flagfile_lines(path):
 
 
 def test_flagfiles_use_existing_flags_and_hparams_files():
-    train_module = PAPER / "train.py"
     known = {
-        "train": set(defined_flags(train_module)) if train_module.exists() else TRAIN_FLAG_NAMES,
+        "train": set(defined_flags(PAPER / "train.py")),
         "generate": set(GENERATE_FLAGS), "evaluate": set(EVALUATE_FLAGS),
         "plot_results": set(defined_flags(PAPER / "plot_results.py")),
     }
     kinds = {name: defined_flags(PAPER / f"{name}.py") for name in ("generate", "evaluate", "plot_results")}
-    kinds["train"] = defined_flags(train_module) if train_module.exists() else {}
+    kinds["train"] = defined_flags(PAPER / "train.py")
     files = sorted(FLAGS_DIR.glob("*.flags"))
     counts = {}
     readme = (FLAGS_DIR / "README.md").read_text()

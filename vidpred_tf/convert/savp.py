@@ -45,18 +45,15 @@ from vidpred_tf.convert.tf1 import (
 )
 from vidpred_tf.errors import InputError
 from vidpred_tf.manifest import read_manifest
-from vidpred_tf.models.savp.model import MODEL_NAMES, build_model, resolve_model_hparams
+from vidpred_tf.models.savp.model import MODEL_NAMES, build_model, model_hparams_with_dataset, resolve_model_hparams
 
 # Tower replicas of --aggregate_nccl 1 (v1/..., v2/...) are not weights of the model.
 SKIP = tuple(DEFAULT_SKIP) + (r"^v\d+/",)
 OLD_CELL, CELL = "dna_cell", "savp_cell"
-# Image shapes of the original's datasets (what the checkpoints were trained on), for building a model from a
-# checkpoint folder's options.json.
-DATASET_IMAGE_SHAPES = {"bair": (64, 64, 3), "softmotion": (64, 64, 3), "kth": (64, 64, 1),
-                        "google_robot": (64, 64, 3), "cartgripper": (48, 64, 3), "sv2p": (64, 64, 3),
-                        "ucf101": (64, 64, 3)}
-DATASET_ACTION_STATE = {"bair": (4, 3), "softmotion": (4, 3), "google_robot": (5, 5), "cartgripper": (3, 6),
-                        "sv2p": (2, 2)}
+# The frames and actions/states of the datasets the published models were trained on (BAIR, KTH), for a published
+# checkpoint folder, which records only options.json and the hparams; other datasets need --image_shape.
+DATASET_IMAGE_SHAPES = {"bair": (64, 64, 3), "softmotion": (64, 64, 3), "kth": (64, 64, 1)}
+DATASET_ACTION_STATE = {"bair": (4, 3), "softmotion": (4, 3)}
 
 
 def _mapping(model, path: str) -> Dict[str, object]:
@@ -107,8 +104,8 @@ def model_from_checkpoint_folder(folder: str, model_name: Optional[str] = None, 
     """Build the model a checkpoint folder describes (``options.json``, ``model_hparams.json``,
     ``dataset_hparams.json``), with the caller's overrides on top, as generate.py/evaluate.py did."""
     options = _read_json(os.path.join(folder, "options.json")) or {}
-    hparams_dict = dict(model_hparams_dict or {})
-    hparams_dict.update(_read_json(os.path.join(folder, "model_hparams.json")) or {})
+    hparams_dict = dict(_read_json(os.path.join(folder, "model_hparams.json")) or {})
+    hparams_dict.update(model_hparams_dict or {})
     dataset_hparams = _read_json(os.path.join(folder, "dataset_hparams.json")) or {}
     model_name = model_name or options.get("model")
     if not model_name:
@@ -130,9 +127,8 @@ def model_from_checkpoint_folder(folder: str, model_name: Optional[str] = None, 
         if dataset_hparams.get("scale_size") or dataset_hparams.get("crop_size"):
             size = int(dataset_hparams.get("scale_size") or dataset_hparams.get("crop_size"))
             image_shape = (size, size, image_shape[2])
-    for key in ("context_frames", "sequence_length"):
-        if key in dataset_hparams and key not in hparams_dict:
-            hparams_dict[key] = dataset_hparams[key]
+    if all(key in dataset_hparams for key in ("context_frames", "sequence_length", "time_shift")):
+        hparams_dict = model_hparams_with_dataset(hparams_dict, dataset_hparams)
     if sequence_length is not None:
         hparams_dict["sequence_length"] = sequence_length
     hparams = resolve_model_hparams(model_name, hparams_dict, model_hparams)

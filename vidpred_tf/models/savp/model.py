@@ -63,6 +63,31 @@ def resolve_model_hparams(name: str, hparams_dict: Optional[Mapping[str, Any]] =
                          dict_source=dict_source, string_source=string_source)
 
 
+def model_hparams_with_dataset(model_hparams_dict: Mapping[str, Any],
+                               dataset_hparams: Mapping[str, Any]) -> Dict[str, Any]:
+    """The model hparams dict with ``context_frames``, ``sequence_length`` and ``repeat`` (= ``time_shift``) of
+    the dataset's resolved hparams, which every script of the original imposes before ``--model_hparams``."""
+    merged = dict(model_hparams_dict)
+    merged.update({
+        "context_frames": dataset_hparams["context_frames"],
+        "sequence_length": dataset_hparams["sequence_length"],
+        "repeat": dataset_hparams["time_shift"],
+    })
+    return merged
+
+
+def copy_weights(target: keras.layers.Layer, source: keras.layers.Layer) -> None:
+    """Assign ``source``'s weights to ``target``'s, position by position (the same network built again, e.g. for
+    another sequence length or mode); a different structure is a ``ValueError`` naming the first misfit."""
+    if len(target.weights) != len(source.weights):
+        raise ValueError(f"copy_weights: {target.name} has {len(target.weights)} weights, {source.name} "
+                         f"{len(source.weights)}")
+    for to, value in zip(target.weights, source.weights):
+        if tuple(to.shape) != tuple(value.shape):
+            raise ValueError(f"copy_weights: {to.path} {tuple(to.shape)} vs {value.path} {tuple(value.shape)}")
+        to.assign(value)
+
+
 def has_discriminator(name: str, hparams: HParams, mode: str) -> bool:
     """The original builds a discriminator for SAVP in training when any GAN weight is nonzero."""
     return name == "savp" and mode == "train" and any(hparams.get(gan) or hparams.get(vae_gan)
@@ -97,6 +122,7 @@ class VideoPredictionModel(keras.Model):
         self.discriminator = (SAVPDiscriminator(hparams, self.image_shape, name="discriminator")
                               if has_discriminator(model_name, hparams, mode) else None)
         self._predict_fn = None
+        self.built = True  # every variable exists from the static shapes (saving needs a built model)
 
     @property
     def deterministic(self) -> bool:

@@ -24,12 +24,6 @@ import tensorflow as tf
 
 from vidpred_tf.errors import InputError
 from vidpred_tf.hparams import HParams
-from vidpred_tf.models.savp.defaults import BASE
-
-GROUND_TRUTH_DEFAULTS = BASE
-REPEAT_DEFAULTS = BASE
-
-NON_TRAINABLE_MODELS = ("ground_truth", "repeat")
 
 
 def ground_truth_generator(inputs: Mapping[str, tf.Tensor], hparams: Optional[HParams] = None) -> Dict[str, tf.Tensor]:

@@ -12,8 +12,10 @@ The trainer's ``staged_updates`` runs 2 and 3 under one tape so the generator's 
 the post-pass loss), as the original's flag did.
 
 Logged: every unweighted loss term under its own name (``discrim_video_sn_gan_loss``, ``gen_l1_loss``...), the
-totals ``d_loss``, ``g_loss`` (with the first D pass, as the original printed it), ``g_loss_post``, and the
-scalars ``learning_rate``, ``kl_weight`` and ``ground_truth_sampling_mean``.
+totals ``d_loss``, ``g_loss`` (with the first D pass, as the original printed it), ``loss`` (their sum),
+``g_loss_post``, the scalars ``learning_rate``, ``kl_weight`` and ``ground_truth_sampling_mean``, and the
+original's training-batch metrics ``psnr``, ``mse``, ``ssim`` (means over the future frames; LPIPS, which needs
+downloaded weights, is left out). A model without discriminator has one stage: the generator's update.
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class SAVPTask(Task):
     # ------------------------------------------------------------------------------------------ building
     def build_model(self) -> keras.Model:
         self.model = self.build_fn()
+        # Without a discriminator there is one update: the trainer's plain (XLA-compilable) step does it.
+        self.staged_updates = self.model.discriminator is not None and not self.hparams.joint_gan_optimization
         return self.model
 
     def _adam(self) -> keras.optimizers.Optimizer:
@@ -120,26 +124,38 @@ class SAVPTask(Task):
         outputs = {**gen_outputs, **discrim_outputs}
         d_losses = savp_losses.discriminator_losses(self.hparams, inputs, outputs, step)
         g_losses = savp_losses.generator_losses(self.hparams, inputs, outputs, step)
+        d_loss, g_loss = savp_losses.weighted_total(d_losses), savp_losses.weighted_total(g_losses)
         first = {**scalars, **{name: loss for name, (loss, _) in d_losses.items()},
                  **{name: loss for name, (loss, _) in g_losses.items()},
-                 "d_loss": savp_losses.weighted_total(d_losses), "g_loss": savp_losses.weighted_total(g_losses)}
+                 **self._metrics(batch["images"], gen_outputs["gen_images"]),
+                 "d_loss": d_loss, "g_loss": g_loss, "loss": d_loss + g_loss}
+        if model.discriminator is None:  # one optimiser: the generator, on the same losses
+            yield {**first, "g_loss_post": g_loss}
+            return
         # The original's UPDATE_OPS: u takes its power-iteration value under the D update's control dependencies.
         if u_updates:
             model.discriminator.assign_u(u_updates)
         yield first
         # After the D update (staged) or with the same weights (joint): the post pass the G step minimises.
         post_outputs, _ = self._discriminate(model, inputs, gen_outputs, seed, DISCRIMINATOR_POST_STREAM)
-        if post_outputs:
-            g_losses_post = savp_losses.generator_losses(self.hparams, inputs, {**gen_outputs, **post_outputs}, step)
-        else:
-            g_losses_post = g_losses
+        g_losses_post = savp_losses.generator_losses(self.hparams, inputs, {**gen_outputs, **post_outputs}, step)
         yield {"g_loss_post": savp_losses.weighted_total(g_losses_post)}
 
     def train_losses(self, model, batch, step, seed):
         # joint_gan_optimization: one pass feeds both optimisers (the trainer differentiates once).
-        stages = self.staged_losses(model, batch, step, seed)
-        first = next(stages)
-        return {**first, **next(stages)}
+        losses = {}
+        for stage in self.staged_losses(model, batch, step, seed):
+            losses.update(stage)
+        return losses
+
+    def _metrics(self, images: tf.Tensor, gen_images_time_major: tf.Tensor) -> Dict[str, tf.Tensor]:
+        """The original's training-batch metrics (its ``metrics_fn``): batch means on the future frames."""
+        future = images.shape[1] - self.hparams.context_frames
+        target = images[:, -future:]
+        predicted = _swap01(gen_images_time_major)[:, -future:]
+        return {"psnr": tf.reduce_mean(tf.image.psnr(target, predicted, max_val=1.0)),
+                "mse": tf.reduce_mean(tf.square(target - predicted)),
+                "ssim": tf.reduce_mean(tf.image.ssim(target, predicted, max_val=1.0))}
 
     # ------------------------------------------------------------------------------------------ predictions
     def predict(self, model, batch, seed):

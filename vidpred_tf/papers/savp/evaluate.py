@@ -34,6 +34,7 @@ import numpy as np
 from absl import app, flags
 
 from vidpred_tf.errors import InputError
+from vidpred_tf.metrics.lpips import LPIPS
 from vidpred_tf.papers.savp import evaluation, options, runtime
 
 flags.DEFINE_string("input_dir", None, "either a directory containing subdirectories train, val, test, etc, or a "
@@ -88,8 +89,6 @@ def _lpips():
     if not FLAGS.lpips_weights:
         print("LPIPS and diversity are skipped: no --lpips_weights")
         return None
-    from vidpred_tf.metrics.lpips import LPIPS  # noqa: PLC0415 - builds a Keras network
-
     return LPIPS("alex", weights=FLAGS.lpips_weights)
 
 
@@ -112,7 +111,7 @@ def main(argv):
     lpips = _lpips()
     fns = evaluation.metric_fns(lpips)
     diversity = None if lpips is None else (lambda a, b: lpips(a, b, input_range="[0,1]"))
-    deterministic = runtime.is_deterministic(session.model)
+    deterministic = session.model.deterministic
     task_dir = os.path.join(FLAGS.output_dir, "prediction_eval")
     sample_ind = 0
     for batch in session.batches():

@@ -165,19 +165,6 @@ def resolve_options(dataset: Optional[str], model: Optional[str], checkpoint: Op
     return ResolvedOptions(dataset, model, dataset_hparams, model_hparams, directory)
 
 
-def model_hparams_with_dataset(model_hparams_dict: Mapping[str, Any],
-                               dataset_hparams: Mapping[str, Any]) -> Dict[str, Any]:
-    """The model hparams dict with ``context_frames``, ``sequence_length`` and ``repeat`` (= ``time_shift``) of
-    the dataset's resolved hparams, which every script imposes before ``--model_hparams``."""
-    merged = dict(model_hparams_dict)
-    merged.update({
-        "context_frames": dataset_hparams["context_frames"],
-        "sequence_length": dataset_hparams["sequence_length"],
-        "repeat": dataset_hparams["time_shift"],
-    })
-    return merged
-
-
 def results_output_dir(results_dir: str, output_dir: Optional[str], checkpoint_folder: Optional[str],
                        model: str) -> str:
     """generate.py's and evaluate.py's output folder: ``output_dir`` if given, else

@@ -18,7 +18,7 @@ import tensorflow as tf
 from vidpred_tf.convert import savp as converter
 from vidpred_tf.errors import InputError
 from vidpred_tf.inference import ModelCache, Predictor, resolve_checkpoint, restore_weights
-from vidpred_tf.models.savp.model import MODEL_NAMES
+from vidpred_tf.models.savp.model import MODEL_NAMES, copy_weights
 from vidpred_tf.papers.savp import runtime
 
 MODELS = MODEL_NAMES
@@ -46,7 +46,7 @@ class SAVPPredictor(Predictor):
         self.default_horizon = hparams.sequence_length - hparams.context_frames
         self.image_size = model.image_shape[:2]
         self.channels = model.image_shape[2]
-        self.stochastic = model.model_name in ("savp", "sv2p") and bool(getattr(hparams, "nz", 1))
+        self.stochastic = not model.deterministic
         if model.action_dim:
             raise InputError(f"checkpoint {folder}: an action-conditioned model (use_state) needs actions and states; "
                              "vidpred predict feeds frames only (use scripts/savp/generate.py)")
@@ -56,8 +56,7 @@ class SAVPPredictor(Predictor):
         def build(sequence_length):
             rebuilt = converter.model_from_checkpoint_folder(str(folder), mode="test",
                                                              sequence_length=sequence_length)
-            for target, source in zip(rebuilt.weights, model.weights):
-                target.assign(source)
+            copy_weights(rebuilt, model)
             return rebuilt
 
         self._models = ModelCache(build, hparams.sequence_length, model)

@@ -1,23 +1,24 @@
 """What generate.py and evaluate.py share once their options are resolved: the dataset, the model (in mode
 ``test``: quirk Q1 fixed), its weights, and one stochastic sample per call.
 
-The dataset comes from :func:`vidpred_tf.data.savp_video.make_dataset` (the original ``--dataset`` names); the
-trainable models from :func:`vidpred_tf.models.savp.model.build_model`, the non-trainable ``ground_truth`` and
-``repeat`` from :mod:`vidpred_tf.models.savp.non_trainable`. Weights: a TF1 checkpoint of the original (a folder
-with a ``checkpoint`` file, or a ``model-<step>`` prefix) through :func:`vidpred_tf.convert.savp.load`.
-These modules are imported when a session is built (they are written alongside this one).
+The dataset is the original ``--dataset`` class of :mod:`vidpred_tf.data.savp_video`, read through its checks (a
+damaged record is one line naming the file); every model, the non-trainable ``ground_truth`` and ``repeat``
+included, comes from :func:`vidpred_tf.models.savp.model.build_model`. Weights (:func:`restore`): the original's
+TF1 checkpoints through :func:`vidpred_tf.convert.savp.load`, or the port's own (train.py's output folders).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Any, Dict, Iterator, Optional
+import re
+from typing import Any, Callable, Dict, Iterator, Optional
 
 import numpy as np
 import tensorflow as tf
 
 from vidpred_tf.convert import savp as savp_convert
+from vidpred_tf.data.savp_video import get_dataset_class
 from vidpred_tf.errors import InputError
 from vidpred_tf.inference import restore_weights
 from vidpred_tf.models.savp import model as savp_model
@@ -41,6 +42,10 @@ def build_model(model_name: str, model_hparams_dict: Dict[str, Any], model_hpara
     state_dim = int(example["states"].shape[-1]) if "states" in example else 0
     return savp_model.build_model(model_name, hparams, image_shape, action_dim=action_dim, state_dim=state_dim,
                                   mode=mode)
+
+
+# A model variable's value in the trainer's checkpoint layout (``model_weights/<index>``; optimiser slots differ).
+MODEL_WEIGHT = re.compile(r"^model_weights/\d+/\.ATTRIBUTES/VARIABLE_VALUE$")
 
 
 def checkpoint_prefix(checkpoint: str) -> str:
@@ -70,7 +75,7 @@ def restore(model, checkpoint: Optional[str]) -> None:
     if not is_port_checkpoint(prefix):
         savp_convert.load(model, prefix)
         return
-    saved = sum(1 for name, _ in tf.train.list_variables(prefix) if name.startswith("model_weights/"))
+    saved = sum(1 for name, _ in tf.train.list_variables(prefix) if MODEL_WEIGHT.match(name))
     if saved == len(model.weights) or model.mode == "train":
         restore_weights(model, prefix)
         return
@@ -78,13 +83,7 @@ def restore(model, checkpoint: Optional[str]) -> None:
     twin = savp_model.build_model(model.model_name, model.hparams, model.image_shape, model.action_dim,
                                   model.state_dim, mode="train")
     restore_weights(twin, prefix)
-    for target, source in zip(model.generator.weights, twin.generator.weights):
-        target.assign(source)
-
-
-def is_deterministic(model) -> bool:
-    """The original's ``model.deterministic``: non-trainable models and ``nz == 0``."""
-    return bool(model.deterministic)
+    savp_model.copy_weights(model.generator, twin.generator)
 
 
 @dataclasses.dataclass
@@ -95,11 +94,13 @@ class Session:
     model: Any
     seed: Optional[int]
     num_samples: Optional[int]
+    # Iterates ``dataset`` turning a damaged record into one line naming the file (the reader's ``iterate_checked``).
+    iterate: Callable[[tf.data.Dataset], Iterator[Dict[str, tf.Tensor]]] = iter
 
     def batches(self) -> Iterator[Dict[str, tf.Tensor]]:
         """The batches of the run, stopping after ``--num_samples`` examples when given."""
         sample_ind = 0
-        for batch in self.dataset:
+        for batch in self.iterate(self.dataset):
             if self.num_samples and sample_ind >= self.num_samples:
                 break
             yield batch
@@ -128,16 +129,15 @@ def build_session(resolved: savp_options.ResolvedOptions, input_dir: str, datase
                   checkpoint: Optional[str]) -> Session:
     """Dataset, model (mode ``test``, Q1) with the dataset's ``context_frames``/``sequence_length``/``repeat``
     imposed on its hparams, and the weights of ``checkpoint``."""
-    from vidpred_tf.data import savp_video  # noqa: PLC0415 - written alongside this module
-
-    dataset, resolved_dataset_hparams, num_examples = savp_video.make_dataset(
-        resolved.dataset, input_dir, mode=dataset_mode, hparams_dict=resolved.dataset_hparams_dict,
-        hparams=dataset_hparams, batch_size=batch_size, seed=seed, num_epochs=num_epochs)
-    check_num_examples(num_examples, num_samples, batch_size)
-    hparams_dict = savp_options.model_hparams_with_dataset(resolved.model_hparams_dict,
-                                                           resolved_dataset_hparams.values())
-    example = next(iter(dataset.take(1)))
+    reader = get_dataset_class(resolved.dataset)(input_dir, mode=dataset_mode, num_epochs=num_epochs, seed=seed,
+                                                 hparams_dict=resolved.dataset_hparams_dict, hparams=dataset_hparams)
+    dataset = reader.make_dataset(batch_size)
+    num_examples = check_num_examples(reader.num_examples_per_epoch(), num_samples, batch_size)
+    hparams_dict = savp_model.model_hparams_with_dataset(resolved.model_hparams_dict, reader.hparams.values())
+    example = next(reader.iterate_checked(dataset.take(1)), None)
+    if example is None:
+        raise InputError(f"--input_dir {input_dir}: no batch of {batch_size} sequences in mode {dataset_mode}")
     model = build_model(resolved.model, hparams_dict, model_hparams, example,
                         mode=savp_options.model_mode(dataset_mode))
     restore(model, checkpoint)
-    return Session(dataset, resolved_dataset_hparams, num_examples, model, seed, num_samples)
+    return Session(dataset, reader.hparams, num_examples, model, seed, num_samples, reader.iterate_checked)

@@ -9,9 +9,11 @@ dataset, ``options.json`` / ``dataset_hparams.json`` / ``model_hparams.json`` in
 checkpoints at the original's frequencies:
 
 * ``--progress_freq``: the trainer's progress line (step, steps/s, ETA) and every loss term;
-* ``--summary_freq``: every loss term and scalar (``d_loss``, ``g_loss``, ``gen_l1_loss``, ``learning_rate``,
-  ``kl_weight``, ``ground_truth_sampling_mean``...) under its own tag; the same on a validation batch with the
-  original's ``_1`` suffix on the first tag component (``psnr_1``...), with the metrics psnr/mse/ssim;
+* ``--summary_freq``: every loss term and scalar (``d_loss``, ``g_loss``, ``loss``, ``gen_l1_loss``,
+  ``learning_rate``, ``kl_weight``, ``ground_truth_sampling_mean``, the training batch's ``psnr``/``mse``/``ssim``)
+  under its own tag; the validation metrics with the original's ``_1`` suffix (``psnr_1``...), on one fixed
+  validation batch drawn at the start (the original drew a new one each time; a fixed one makes the curve
+  comparable from step to step);
 * ``--image_summary_freq``: GIF summaries of a training batch (images and generated images);
 * ``--eval_summary_freq`` / ``--accum_eval_summary_freq``: best/avg/worst-of-N (``eval_num_samples``) metrics of
   one validation batch, or accumulated over about the whole validation set, as scalars ``eval_<metric>/<subtask>_1``
@@ -34,7 +36,7 @@ from vidpred_tf.convert import savp as converter
 from vidpred_tf.data.savp_video import get_dataset_class
 from vidpred_tf.errors import InputError
 from vidpred_tf.manifest import write_manifest
-from vidpred_tf.models.savp.model import build_model, resolve_model_hparams
+from vidpred_tf.models.savp.model import build_model, model_hparams_with_dataset, resolve_model_hparams
 from vidpred_tf.models.savp.task import SAVPTask
 from vidpred_tf.papers.savp import evaluation, runtime
 from vidpred_tf.papers.savp import options as savp_options
@@ -100,7 +102,7 @@ def run(flags) -> None:
     seed = flags.seed if flags.seed is not None else 0
 
     train_dataset, val_dataset = _datasets(flags, resolved, seed)
-    model_hparams_dict = savp_options.model_hparams_with_dataset(resolved.model_hparams_dict,
+    model_hparams_dict = model_hparams_with_dataset(resolved.model_hparams_dict,
                                                                  train_dataset.hparams.values())
     hparams = resolve_model_hparams(resolved.model, model_hparams_dict, flags.model_hparams)
     batch_size = hparams.batch_size
