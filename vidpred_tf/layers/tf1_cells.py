@@ -13,7 +13,14 @@
   ``c' = norm_state(c * sigmoid(f + 1) + sigmoid(i) * tanh(j))``, ``h' = tanh(c') * sigmoid(o)``. The norm
   variables are created gamma first (init 1), then beta (init 0).
 
-States are ``(c, h)`` tuples as ``LSTMStateTuple`` was. ``tf1_variables()`` lists ``(name under the cell's TF1 scope,
+* ``PeepholeProjectionLSTMCell``: the ``lstm_cell`` op of EPVA's ``tf_ops.py`` (Sak et al. 2014), the only cell here
+  whose state is one tensor ``concat(c, m) [B, units + proj]``. ``W_0 [in + proj, 4 units]`` and ``B [4 units]``
+  (zeros) act on ``concat(x, m)``, gates i, j, f, o, peepholes ``W_F_diag``, ``W_I_diag``, ``W_O_diag [units]``:
+  ``c' = sigmoid(f + 1 + w_f c) c + sigmoid(i + w_i c) tanh(j)``, ``m' = (sigmoid(o + w_o c') tanh(c')) @ W_P_0``.
+  Variables are created in the order W_0, B, W_F_diag, W_I_diag, W_O_diag, W_P_0; all but B take the cell's
+  ``initializer`` (TF1's scope initializer; glorot-uniform when the scope set none). A ``None`` state is zeros.
+
+States are ``(c, h)`` tuples as ``LSTMStateTuple`` was (except the peephole cell's, see above). ``tf1_variables()`` lists ``(name under the cell's TF1 scope,
 variable)`` in creation order.
 """
 
@@ -155,3 +162,43 @@ class BasicConv2DLSTMCell(_Cell):
             new_c = self.norms["state"](new_c)
         new_h = tf.tanh(new_c) * tf.sigmoid(o)
         return new_h, (new_c, new_h)
+
+
+class PeepholeProjectionLSTMCell(_Cell):
+    """``m, state = cell(x, state)`` with ``state = concat(c, m)``; ``build(input_dim)``. See the module docstring."""
+
+    def __init__(self, units: int, num_proj: Optional[int] = None, initializer="glorot_uniform",
+                 scope: str = "LSTMCell", **kwargs):
+        super().__init__(scope, **kwargs)
+        self.units = int(units)
+        self.num_proj = self.units if num_proj is None else int(num_proj)
+        self.initializer = initializer
+
+    @property
+    def state_size(self) -> int:
+        return self.units + self.num_proj
+
+    def build(self, input_shape):
+        input_dim = input_shape[-1] if isinstance(input_shape, (tuple, list)) else input_shape
+        init = keras.initializers.get(self.initializer)
+        self.kernel = self._make("W_0", [int(input_dim) + self.num_proj, 4 * self.units], init)
+        self.bias = self._make("B", [4 * self.units], "zeros")
+        self.w_f_diag = self._make("W_F_diag", [self.units], init)
+        self.w_i_diag = self._make("W_I_diag", [self.units], init)
+        self.w_o_diag = self._make("W_O_diag", [self.units], init)
+        self.projection = self._make("W_P_0", [self.units, self.num_proj], init)
+        self.built = True
+
+    def zero_state(self, batch_size) -> tf.Tensor:
+        return tf.zeros([batch_size, self.state_size])
+
+    def call(self, inputs, state=None):
+        if state is None:
+            state = self.zero_state(tf.shape(inputs)[0])
+        c_prev, m_prev = state[:, :self.units], state[:, self.units:]
+        gates = tf.nn.bias_add(tf.matmul(tf.concat([inputs, m_prev], axis=1), self.kernel), self.bias)
+        i, j, f, o = tf.split(gates, 4, axis=1)
+        c = (tf.sigmoid(f + 1.0 + self.w_f_diag * c_prev) * c_prev
+             + tf.sigmoid(i + self.w_i_diag * c_prev) * tf.tanh(j))
+        m = tf.matmul(tf.sigmoid(o + self.w_o_diag * c) * tf.tanh(c), self.projection)
+        return m, tf.concat([c, m], axis=1)
