@@ -20,8 +20,8 @@
   Variables are created in the order W_0, B, W_F_diag, W_I_diag, W_O_diag, W_P_0; all but B take the cell's
   ``initializer`` (TF1's scope initializer; glorot-uniform when the scope set none). A ``None`` state is zeros.
 
-States are ``(c, h)`` tuples as ``LSTMStateTuple`` was (except the peephole cell's, see above). ``tf1_variables()`` lists ``(name under the cell's TF1 scope,
-variable)`` in creation order.
+States are ``(c, h)`` tuples as ``LSTMStateTuple`` was (except the peephole cell's, see above).
+``tf1_variables()`` lists ``(name under the cell's TF1 scope, variable)`` in creation order.
 """
 
 from __future__ import annotations
