@@ -26,7 +26,7 @@ setup(
         "mlxtend",
     ],
     extras_require={
-        "dev": ["pytest", "pytest-timeout", "nbclient", "nbformat", "ipykernel", "ruff"],
+        "dev": ["pytest", "pytest-timeout", "pytest-xdist", "nbclient", "nbformat", "ipykernel", "ruff"],
         "torch": ["torch"],
     },
     # Presets (vidpred_tf/presets/NAME/: preset.json, manifest, weights, flagfile, curve, metrics) are data
