@@ -238,3 +238,25 @@ def test_bad_flags_are_named(script, args, message):
     assert process.returncode != 0
     assert message in process.stderr
     assert process.stdout.strip() == ""  # no partial report
+
+
+BENCH_EPVA = str(REPO / "scripts" / "bench_epva.py")
+EPVA_TINY = ["--batch_size", "2", "--sequence_length", "8", "--skip_num", "2", "--jit_compile", "off",
+             "--model_flags", "van_first_depth=4,vgg_width_divisor=16,enc_size=8,context_frames=2"]
+
+
+def test_epva_bench_times_the_readme_modes():
+    process = _run(BENCH_EPVA, [*TIMING, *EPVA_TINY])
+    assert process.returncode == 0, process.stderr[-4000:]
+    report = json.loads(process.stdout)
+    assert report["benchmark"] == "epva" and report["reference"].endswith("originals/epva/bench_original.py")
+    assert (report["settings"]["sequence_length"], report["settings"]["frames"]) == (8, 4)
+    _check_environment(report["environment"])
+    e2e, epva = report["results"]
+    assert (e2e["name"], epva["name"]) == ("e2e/jit_off", "epva/jit_off")
+    for entry in (e2e, epva):
+        assert "error" not in entry and entry["enc_size"] == 8 and entry["van_first_depth"] == 4
+        # task.predict returns van_out_all: T - 1 = 3 frames per sequence.
+        _check_timings(entry, batch=2, frames_per_sequence=3)
+    bad = _run(BENCH_EPVA, ["--modes", "vae"], timeout=120)
+    assert bad.returncode != 0 and "--modes: unknown mode 'vae'" in bad.stderr and bad.stdout.strip() == ""

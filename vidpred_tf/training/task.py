@@ -15,6 +15,8 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import keras
 import tensorflow as tf
 
+CLIP_MODES = ("global_norm", "per_tensor")
+
 
 @dataclasses.dataclass
 class OptimizerSpec:
@@ -25,10 +27,17 @@ class OptimizerSpec:
       optimizer: a Keras 3 optimiser; the trainer builds it inside ``strategy.scope()``.
       variables: called once after the model is built; returns the variables this optimiser updates.
       loss: key in the dict returned by ``Task.train_losses`` that this optimiser minimises.
-      clip_norm: clip the gradients of this optimiser by global norm (``None``: no clipping).
+      clip_norm: clip the gradients of this optimiser (``None``: no clipping), after the cross-replica sum.
+      clip_mode: ``"global_norm"`` (default): rescale all gradients together so that their joint norm is at most
+        ``clip_norm``; ``"per_tensor"``: clip each gradient tensor to norm ``clip_norm`` on its own (TF1 slim's
+        ``create_train_op(clip_gradient_norm=...)``).
+      active_on: optional predicate of the global step before the update (a Python ``int``); on steps where it
+        is False this optimiser does not run at all: its variables, slots and ``iterations`` stay untouched (a
+        zero gradient would still move Adam's moments). The trainer decides on the host and traces one step
+        function per set of active optimisers, so every replica runs the same collectives.
 
-    An optimiser that should skip some steps (alternating GAN schedules) gets a loss that the task multiplies
-    by 0 on those steps: the update order and the strategy's collectives then stay the same on every step.
+    Without ``active_on``, an optimiser that should skip some steps gets a loss that the task multiplies by 0
+    on those steps (plain SGD only: adaptive optimisers still move on a zero gradient).
     """
 
     name: str
@@ -36,6 +45,16 @@ class OptimizerSpec:
     variables: Callable[[], Sequence[tf.Variable]]
     loss: str
     clip_norm: Optional[float] = None
+    clip_mode: str = "global_norm"
+    active_on: Optional[Callable[[int], bool]] = None
+
+    def __post_init__(self):
+        if self.clip_mode not in CLIP_MODES:
+            raise ValueError(f"optimizer {self.name!r}: clip_mode {self.clip_mode!r} is not one of {CLIP_MODES}")
+
+    def is_active(self, step: int) -> bool:
+        """Whether this optimiser updates on the step whose global step before the update is ``step``."""
+        return self.active_on is None or bool(self.active_on(int(step)))
 
 
 class Task(abc.ABC):

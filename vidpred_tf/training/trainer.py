@@ -2,9 +2,10 @@
 
 Per step: one batch per replica from ``strategy.distribute_datasets_from_function``, the losses of
 ``Task.train_losses`` under a gradient tape (optionally XLA-compiled), the gradients of every optimiser's loss,
-optional clipping by global norm (after the cross-replica sum, so the result does not depend on the number of
-replicas), and the updates in the order the task gives. Around it: checkpoints with automatic resume (model,
-optimiser slots, step, seed), a NaN guard, SIGTERM handling, TensorBoard summaries and a progress line.
+optional clipping, by global norm or per tensor (after the cross-replica sum, so the result does not depend on
+the number of replicas), and the updates of the optimisers active on the step, in the order the task gives.
+Around it: checkpoints with automatic resume (model, optimiser slots, step, seed), a NaN guard, SIGTERM handling,
+TensorBoard summaries and a progress line.
 
 Epoch-structured training (``fit_epochs``): whole passes over a finite dataset, with hooks before each epoch
 (validation first, learning rate and loss weights for the epoch) and after it (schedulers, named checkpoints),
@@ -287,7 +288,10 @@ class Trainer:
             if isinstance(spec.optimizer, keras.optimizers.LossScaleOptimizer):
                 # These gradients still carry the loss scale, which the optimiser divides out afterwards.
                 clip_norm = clip_norm * tf.cast(spec.optimizer.dynamic_scale, tf.float32)
-            grads, _ = tf.clip_by_global_norm(grads, clip_norm)
+            if spec.clip_mode == "per_tensor":
+                grads = [tf.clip_by_norm(g, clip_norm) for g in grads]
+            else:
+                grads, _ = tf.clip_by_global_norm(grads, clip_norm)
             grads = [g / self.strategy.num_replicas_in_sync for g in grads]
             pairs = list(zip(grads, [v for _, v in pairs]))
         spec.optimizer.apply_gradients(pairs)
@@ -298,43 +302,54 @@ class Trainer:
             objective = spec.optimizer.scale_loss(objective)
         return objective
 
-    def _staged_step(self, batch, step, seed) -> Dict[str, tf.Tensor]:
+    def _staged_step(self, batch, step, seed, active: tuple) -> Dict[str, tf.Tensor]:
         """``Task.staged_losses`` under one tape: each optimiser's update lands before the next stage runs."""
         losses: Dict[str, tf.Tensor] = {}
         with tf.GradientTape(persistent=True) as tape:
             stages = iter(self.task.staged_losses(self.model, batch, step, seed))
-            for spec in self.optimizer_specs:
+            for index, spec in enumerate(self.optimizer_specs):
                 stage_losses = dict(next(stages))
                 if spec.loss not in stage_losses:
                     raise KeyError(f"{type(self.task).__name__}.staged_losses() yielded {sorted(stage_losses)} for "
                                    f"optimizer {spec.name!r}, which minimises {spec.loss!r}")
-                objective = self._objective(spec, stage_losses)
-                # The gradient and the update are not part of what later stages differentiate.
-                with tape.stop_recording():
-                    self._apply(spec, tape.gradient(objective, self._variables[spec.name]))
+                if index in active:
+                    objective = self._objective(spec, stage_losses)
+                    # The gradient and the update are not part of what later stages differentiate.
+                    with tape.stop_recording():
+                        self._apply(spec, tape.gradient(objective, self._variables[spec.name]))
                 losses.update(stage_losses)
         del tape
         return losses
 
-    def _replica_step(self, batch):
+    def _replica_step(self, batch, active: tuple):
         step = self.step.read_value()
         seed = self._replica_seed(step)
         if self.task.staged_updates:
-            losses = self._staged_step(batch, step, seed)
+            losses = self._staged_step(batch, step, seed, active)
         elif self.task.sequential_updates:
             losses = {}
-            for index, spec in enumerate(self.optimizer_specs):
+            for index in active:
                 spec_losses, (gradients,) = self._compute(batch, step, seed, (index,))
-                self._apply(spec, gradients)
+                self._apply(self.optimizer_specs[index], gradients)
                 losses.update(spec_losses)
         else:
-            losses, all_gradients = self._compute(batch, step, seed, tuple(range(len(self.optimizer_specs))))
-            for spec, gradients in zip(self.optimizer_specs, all_gradients):
-                self._apply(spec, gradients)
+            losses, all_gradients = self._compute(batch, step, seed, active)
+            for index, gradients in zip(active, all_gradients):
+                self._apply(self.optimizer_specs[index], gradients)
         return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
 
-    def _distributed_step(self, batch):
-        per_replica = self.strategy.run(self._replica_step, args=(batch,))
+    def active_optimizers(self, step: int) -> tuple:
+        """Indices (into ``optimizer_specs``) of the optimisers that update on global step ``step``."""
+        active = tuple(index for index, spec in enumerate(self.optimizer_specs) if spec.is_active(step))
+        if not active:
+            raise ValueError(f"no optimizer is active at step {step}: check the OptimizerSpec.active_on predicates")
+        return active
+
+    def _distributed_step(self, batch, active: Optional[tuple] = None):
+        # ``active`` is a Python tuple: tf.function traces one step per distinct set of active optimisers.
+        if active is None:
+            active = tuple(range(len(self.optimizer_specs)))
+        per_replica = self.strategy.run(self._replica_step, args=(batch, active))
         losses = {name: self.strategy.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
                   for name, value in per_replica.items()}
         self.step.assign_add(1)
@@ -440,7 +455,7 @@ class Trainer:
         With the NaN guard, a non-finite loss raises ``NonFiniteLossError`` naming it; ``where`` and ``after``
         are put before the values and after the closing parenthesis of the message.
         """
-        loss_tensors = self._train_step(self._with_step_inputs(batch, step))
+        loss_tensors = self._train_step(self._with_step_inputs(batch, step), self.active_optimizers(step))
         losses = {name: float(value) for name, value in loss_tensors.items()}
         if self.config.nan_guard:
             bad = sorted(name for name, value in losses.items() if not math.isfinite(value))

@@ -1,0 +1,87 @@
+"""EPVA through the front door: ``vidpred predict`` on a tiny EPVA checkpoint with its manifest."""
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from vidpred_tf import inference
+from vidpred_tf.errors import InputError
+from vidpred_tf.models.epva.config import EPVAConfig
+from vidpred_tf.models.epva.network import EPVANetwork
+from vidpred_tf.papers.epva import predictor as epva_predictor
+from vidpred_tf.viz import ffmpeg_executable, read_video
+
+CONTEXT, HORIZON = 2, 3
+TINY = dict(model_mode="epva", enc_size=8, van_first_depth=4, vgg_width_divisor=16, context_frames=CONTEXT,
+            enc_keep_prob=0.65, van_keep_prob=0.9)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """Random weights of a tiny network (keep probabilities < 1 as trained: the predictor must reset them)."""
+    directory = tmp_path_factory.mktemp("epva_ckpt")
+    config = EPVAConfig(**TINY)
+    network = EPVANetwork(config)
+    network(epva_predictor._dummy_batch(config, np.zeros((1, CONTEXT + 1, 64, 64, 3), np.float32)),
+            training=False, seed=tf.constant([0, 0], tf.int32))
+    network.save_weights(str(directory / "model.weights.h5"))
+    epva_predictor.write_epva_manifest(directory, config, CONTEXT + HORIZON, "keras_weights")
+    return directory, config
+
+
+def test_predictor_returns_the_van_frames_after_the_context_with_keep_prob_one(checkpoint):
+    directory, config = checkpoint
+    predictor = inference.load_predictor(directory)
+    assert predictor.paper == "epva" and predictor.model_name == "epva"
+    assert (predictor.context_frames, predictor.default_horizon, predictor.stochastic) == (CONTEXT, HORIZON, False)
+    assert predictor.config.enc_keep_prob == predictor.config.van_keep_prob == 1.0
+    context = np.random.default_rng(0).random((2, CONTEXT, 64, 64, 3)).astype(np.float32)
+    frames = predictor.predict(context, HORIZON, seed=0)
+    assert frames.shape == (2, HORIZON, 64, 64, 3)
+    # Independent: a network of the config with keep 1.0 and the same weights; van_out_all[k] is frame k+1.
+    reference = EPVANetwork(EPVAConfig(**{**TINY, "enc_keep_prob": 1.0, "van_keep_prob": 1.0}))
+    images = np.concatenate([context, np.zeros((2, HORIZON, 64, 64, 3), np.float32)], axis=1)
+    batch = epva_predictor._dummy_batch(config, images)
+    reference(batch, training=False, seed=tf.constant([0, 0], tf.int32))
+    reference.load_weights(str(directory / "model.weights.h5"))
+    expected = np.asarray(reference(batch, training=False, seed=tf.constant([5, 0], tf.int32))["van_out_all"])
+    np.testing.assert_allclose(frames, np.clip(expected[:, CONTEXT - 1:], 0, 1), atol=1e-5)
+    # Deterministic with keep 1.0: another seed gives the same frames.
+    np.testing.assert_allclose(predictor.predict(context, HORIZON, seed=7), frames, atol=1e-6)
+    with pytest.raises(InputError, match="takes 2 context frames; got 3"):
+        predictor.predict(np.zeros((1, 3, 64, 64, 3), np.float32), 1)
+
+
+def test_manifest_with_an_unknown_field_is_named(tmp_path, checkpoint):
+    directory, _ = checkpoint
+    manifest = json.loads((directory / "vidpred_model.json").read_text())
+    manifest["config"]["no_such_flag"] = 1
+    (tmp_path / "vidpred_model.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match=r"unknown EPVAConfig fields \['no_such_flag'\]"):
+        epva_predictor.config_from_manifest(manifest, tmp_path)
+    with pytest.raises(InputError, match="checkpoint_format must be trainer, tf1 or keras_weights; got 'h5'"):
+        epva_predictor.write_epva_manifest(tmp_path, EPVAConfig(), 4, "h5")
+
+
+def test_vidpred_predict_writes_an_mp4(checkpoint, tmp_path):
+    directory, _ = checkpoint
+    video = tmp_path / "clip.mp4"
+    subprocess.run([ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=80x64:rate=10", "-frames:v", "6", "-pix_fmt", "yuv420p", str(video)],
+                   check=True, capture_output=True)
+    out = tmp_path / "out"
+    process = subprocess.run([sys.executable, "-m", "vidpred_tf.commands", "predict", "--checkpoint", str(directory),
+                              "--input", str(video), "--output_dir", str(out)],
+                             capture_output=True, text=True, timeout=300, cwd=str(pathlib.Path(__file__).parent.parent))
+    assert process.returncode == 0, process.stdout + process.stderr[-3000:]
+    prediction = np.load(out / "prediction.npy")
+    assert prediction.shape == (1, HORIZON, 64, 64, 3)
+    frames = read_video(out / "prediction.mp4")
+    assert frames.shape[0] == CONTEXT + HORIZON
+    summary = json.loads((out / "prediction.json").read_text())
+    assert summary["context_frames"] == CONTEXT and summary["horizon"] == HORIZON
