@@ -88,7 +88,7 @@ def test_van_output_is_the_mask_blend_with_the_first_frame():
     batch = _batch()
     out = net(batch)
     mask = 1.0 / (1.0 + np.exp(-logit))
-    first = batch["images"][:, :1]
+    first = np.broadcast_to(batch["images"][:, :1], out["van_out_all"].shape)
     np.testing.assert_allclose(out["van_out_all"].numpy(), rgb * mask + first * (1 - mask), atol=1e-6)
 
 

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 
 from vidpred_tf import inference
+from vidpred_tf.convert import epva as converter
 from vidpred_tf.errors import InputError
 from vidpred_tf.models.epva.config import EPVAConfig
 from vidpred_tf.models.epva.network import EPVANetwork
@@ -85,3 +86,15 @@ def test_vidpred_predict_writes_an_mp4(checkpoint, tmp_path):
     assert frames.shape[0] == CONTEXT + HORIZON
     summary = json.loads((out / "prediction.json").read_text())
     assert summary["context_frames"] == CONTEXT and summary["horizon"] == HORIZON
+
+
+def test_an_original_tf1_checkpoint_predicts_the_same_frames(checkpoint, tmp_path):
+    directory, config = checkpoint
+    trained = inference.load_predictor(directory)
+    prefix = converter.export(trained.keras_model, str(tmp_path / "tf1" / "model.ckpt-0"))
+    names = [name for name, _ in tf.train.list_variables(prefix)]
+    assert "timestep/predict/LSTMCell/W_0" in names
+    epva_predictor.write_epva_manifest(tmp_path / "tf1", config, CONTEXT + HORIZON, "tf1")
+    converted = inference.load_predictor(tmp_path / "tf1")
+    context = np.random.default_rng(3).random((1, CONTEXT, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(converted.predict(context, HORIZON), trained.predict(context, HORIZON), atol=1e-6)

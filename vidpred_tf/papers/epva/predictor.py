@@ -104,7 +104,12 @@ def load(path: pathlib.Path) -> EPVAPredictor:
         folder = pathlib.Path(path) if pathlib.Path(path).is_dir() else pathlib.Path(path).parent
         checkpoint = tf.train.latest_checkpoint(str(folder)) if pathlib.Path(path).is_dir() else str(path)
         if checkpoint is None:
-            raise InputError(f"checkpoint directory {folder} holds no TF1 checkpoint (no 'checkpoint' index file)")
+            # A converter export has no 'checkpoint' index file: one prefix is unambiguous.
+            prefixes = sorted(folder.glob("*.index"))
+            if len(prefixes) != 1:
+                raise InputError(f"checkpoint directory {folder} holds no TF1 checkpoint (no 'checkpoint' index "
+                                 f"file and {len(prefixes)} .index files)")
+            checkpoint = str(prefixes[0])[:-len(".index")]
     else:
         checkpoint = resolve_checkpoint(path)
     return EPVAPredictor(config_from_manifest(manifest, path), checkpoint, checkpoint_format,
