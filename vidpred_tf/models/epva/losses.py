@@ -1,6 +1,9 @@
 """EPVA losses, keyed by the original summary names (spec section 5)."""
 import tensorflow as tf
 
+# Real-label target of tfgan's modified_discriminator_loss (use_wgan=False): 1 * (1 - 0.25) + 0.5 * 0.25.
+REAL_LABEL_SMOOTHED = 0.875
+
 
 def _mse(a, b):
     return tf.reduce_mean(tf.square(a - b))
@@ -116,9 +119,11 @@ def gan_losses(network, outputs, config, alpha, enc_pred_loss=None):
         penalty = tf.reduce_mean(tf.square(slopes - 1.0))
         discrim_loss = tf.reduce_mean(fake_logits) - tf.reduce_mean(real_logits) + 10.0 * penalty
     else:
-        # tfgan's modified_discriminator_loss (label smoothing 0.25 on the real labels).
+        # tfgan's modified_discriminator_loss: label_smoothing 0.25 goes through tf.losses.sigmoid_cross_entropy,
+        # which smooths towards 1/2 (y * (1 - 0.25) + 0.5 * 0.25), so real targets are 0.875, fake targets 0.
+        # The original then sets the generator loss to minus this loss (not tfgan's modified_generator_loss).
         real_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-            labels=tf.fill(tf.shape(real_logits), 0.75), logits=real_logits))
+            labels=tf.fill(tf.shape(real_logits), REAL_LABEL_SMOOTHED), logits=real_logits))
         fake_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
             labels=tf.zeros_like(fake_logits), logits=fake_logits))
         discrim_loss = real_loss + fake_loss

@@ -23,6 +23,9 @@ class EPVANetwork(keras.Model):
         self.van = VAN(config)
         self.predictor = Predictor(config)
         self.discriminator = Discriminator(config) if config.model_mode == 'epva_gan' else None
+        # Every variable exists now (the shapes follow from the config alone), so the model is built: Keras can
+        # save/load .weights.h5 and the optimisers can see the variables before the first forward pass.
+        self.built = True
 
     def original_variables(self):
         blocks = [self.encoder, self.van, self.predictor]

@@ -119,7 +119,12 @@ flags.DEFINE_string("strategy", "auto", "tf.distribute strategy: auto, one_devic
 flags.DEFINE_integer("seed", 0, "seeds initialisation, data order and every random draw")
 flags.DEFINE_bool("eval_once", False, "--run_mode eval: evaluate the newest checkpoint once and stop instead of "
                   "waiting for new ones")
-flags.DEFINE_integer("log_every", 100, "progress line (steps/s, ETA) every this many steps")
+flags.DEFINE_integer("log_every", 100, "progress line (steps/s, ETA), loss scalars and GIF summaries every this "
+                     "many trainer calls")
+flags.DEFINE_integer("van_first_depth", 64, "width of the VAN's first conv (the original hard-codes 64; smaller "
+                     "for tests)")
+flags.DEFINE_integer("vgg_width_divisor", 1, "divides every VGG16 encoder width (the original: 1; larger for "
+                     "tests; a warm start needs 1)")
 
 FLAGS = flags.FLAGS
 
