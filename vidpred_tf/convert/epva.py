@@ -31,7 +31,7 @@ from vidpred_tf.convert.tf1 import (
     DEFAULT_SKIP,
     CheckpointMismatchError,
     LoadReport,
-    _checkpoint_prefix,
+    checkpoint_prefix,
     load_tf1_checkpoint,
     read_tf1_checkpoint,
     write_tf1_checkpoint,
@@ -84,7 +84,7 @@ def warm_start_from_epva(model, checkpoint: str) -> List[str]:
     ``timestep/van`` is restored by identical name, except names containing ``Variable``, ``back_connect_init``
     or ``noise_dense`` (left as initialised), as the original's ``init_from_checkpoint`` map. Returns the restored
     names (and prints how many, from where, as the original announced its fine-tuning)."""
-    prefix = _checkpoint_prefix(checkpoint)
+    prefix = checkpoint_prefix(checkpoint)
     values = read_tf1_checkpoint(prefix, skip=SKIP)
     pairs = [(name, variable) for name, variable in model.original_variables()
              if variable.trainable and name.split("/")[0] + "/" + name.split("/")[1] in WARM_START_SCOPES
@@ -99,7 +99,7 @@ def warm_start_from_vgg16(model, checkpoint: str) -> List[str]:
     """``--imgnet_pretrain``: the encoder's VGG conv weights from slim's ImageNet checkpoint, whose names lack the
     ``timestep/encoder/`` prefix (``vgg_16/conv1/conv1_1/weights`` ...); fc6/fc7/fc8 of the file are ignored
     (the encoder has no fc layers; the original excluded fc8). Returns the restored (port) names."""
-    prefix = _checkpoint_prefix(checkpoint)
+    prefix = checkpoint_prefix(checkpoint)
     values = read_tf1_checkpoint(prefix, skip=SKIP, include=r"^vgg_16/conv")
     pairs = [(name[len(ENCODER_PREFIX):], variable) for name, variable in model.original_variables()
              if name.startswith(ENCODER_PREFIX) and VGG_CONV.match(name[len(ENCODER_PREFIX):])]
@@ -108,16 +108,6 @@ def warm_start_from_vgg16(model, checkpoint: str) -> List[str]:
     restored = _assign_from(values, pairs, prefix)
     print(f"Fine-tuning from {prefix}: restored {len(restored)} vgg_16 conv variables into the encoder")
     return [ENCODER_PREFIX + name for name in restored]
-
-
-def built_network(config: EPVAConfig) -> EPVANetwork:
-    """An ``EPVANetwork`` run once on a zero batch (B=1, T=2), so that Keras counts it built and can save it."""
-    model = EPVANetwork(config)
-    steps, size = 2, config.pose_dim + config.joint_pos_dim
-    model({"images": np.zeros((1, steps, 64, 64, 3), np.float32),
-           "actions": np.zeros((1, steps, config.pose_dim), np.float32),
-           "joint_poses": np.zeros((1, steps, size), np.float32)})
-    return model
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -144,7 +134,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     config = EPVAConfig.from_flags(vars(args))
     try:
-        model = built_network(config)
+        model = EPVANetwork(config)
         if args.to_tf1:
             load_port_weights(model, args.checkpoint)
             export(model, args.output)

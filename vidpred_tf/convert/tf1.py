@@ -50,7 +50,7 @@ class LoadReport:
     from_ema: List[str]
 
 
-def _checkpoint_prefix(path: str) -> str:
+def checkpoint_prefix(path: str) -> str:
     """Accepts a prefix (``model.ckpt``), a directory with a ``checkpoint`` file, or ``<prefix>.index``."""
     path = os.fspath(path)
     if os.path.isdir(path):
@@ -63,6 +63,8 @@ def _checkpoint_prefix(path: str) -> str:
     if not os.path.exists(path + ".index"):
         raise FileNotFoundError(f"TF checkpoint {path} not found (no {path}.index)")
     return path
+
+_checkpoint_prefix = checkpoint_prefix  # the earlier private name, still used below
 
 
 def read_tf1_checkpoint(path: str, skip: Sequence[str] = DEFAULT_SKIP,

@@ -2,6 +2,8 @@
 import dataclasses
 from typing import Mapping
 
+from vidpred_tf.errors import InputError
+
 MODES = ('individual', 'epva', 'epva_gan', 'e2epose_oneop', 'e2epose_sepop', 'e2e')
 
 
@@ -11,13 +13,13 @@ def _coerce(key, default, value):
         if isinstance(value, str):
             lowered = value.strip().lower()
             if lowered not in ('true', 'false', '1', '0'):
-                raise ValueError(f'flag --{key}: {value!r} is not a boolean')
+                raise InputError(f'flag --{key}: {value!r} is not a boolean')
             return lowered in ('true', '1')
         return bool(value)
     try:
         return type(default)(value)
     except (TypeError, ValueError):
-        raise ValueError(f'flag --{key}: {value!r} is not a {type(default).__name__}') from None
+        raise InputError(f'flag --{key}: {value!r} is not a {type(default).__name__}') from None
 
 
 @dataclasses.dataclass

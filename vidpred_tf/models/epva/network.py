@@ -2,6 +2,7 @@
 import keras
 import tensorflow as tf
 
+from vidpred_tf.errors import InputError
 from vidpred_tf.models.epva.blocks import Seeds
 from vidpred_tf.models.epva.config import MODES, EPVAConfig
 from vidpred_tf.models.epva.discriminator import Discriminator
@@ -14,10 +15,11 @@ class EPVANetwork(keras.Model):
     def __init__(self, config: EPVAConfig, **kwargs):
         super().__init__(**kwargs)
         if config.model_mode not in MODES:
-            raise ValueError(f'model_mode {config.model_mode!r} is not one of {", ".join(MODES)}')
+            raise InputError(f'--model_mode={config.model_mode!r} is not one of {", ".join(MODES)}')
         if config.model_mode == 'individual' and config.enc_size != config.pose_size:
-            raise ValueError(f'model_mode individual needs enc_size == pose_dim + joint_pos_dim '
-                             f'({config.pose_size}), got enc_size {config.enc_size}')
+            # The original crashes with a NameError here (its pose-path losses only exist at this width).
+            raise InputError(f'--model_mode=individual needs enc_size == pose_dim + joint_pos_dim '
+                             f'({config.pose_size}); got --enc_size {config.enc_size}')
         self.config = config
         self.encoder = Encoder(config)
         self.van = VAN(config)
