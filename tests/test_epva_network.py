@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from vidpred_tf.layers.normalization import LayerNorm
 from vidpred_tf.models.epva import losses
+from vidpred_tf.models.epva.blocks import Seeds
 from vidpred_tf.models.epva.config import EPVAConfig
 from vidpred_tf.models.epva.network import EPVANetwork
 
@@ -77,6 +78,8 @@ def test_pose_predictor_with_enc_size_12():
     assert "pose_from_pred_on_pose_loss_quant/total_loss" in loss and "van_on_pose_loss/loss" in loss
     with pytest.raises(ValueError, match="individual needs enc_size == pose_dim"):
         EPVANetwork(_tiny(model_mode="individual"))
+    with pytest.raises(ValueError, match="pred_noise: 2 tensors given; the unroll of 3 frames makes 4 predictor"):
+        net(_batch(), pred_noise=[tf.zeros([2, 100])] * 2)
 
 
 def test_van_output_is_the_mask_blend_with_the_first_frame():
@@ -153,3 +156,99 @@ def test_from_flags_reads_known_keys_and_rejects_bad_values():
     assert config.enc_size == 16 and config.use_legacy_vars is False and config.enc_pred_use_l2norm is True
     with pytest.raises(ValueError, match="flag --enc_size: 'x' is not a int"):
         EPVAConfig.from_flags({"enc_size": "x"})
+
+
+def test_modified_gan_loss_matches_tfgan_label_smoothing():
+    # use_wgan=False: tfgan's modified_discriminator_loss smooths the real label 1 to 1 * 0.75 + 0.5 * 0.25.
+    config = _tiny(model_mode="epva_gan", use_wgan=False)
+    net = EPVANetwork(config)
+    rng = np.random.RandomState(2)
+    width = 8 + 64 * 6 * 4
+    outputs = {"van_higher_on_enc_all": tf.constant(rng.normal(size=(2, 3, width)).astype(np.float32)),
+               "van_higher_on_pred_all": tf.constant(rng.normal(size=(2, 2, width)).astype(np.float32))}
+    gan = losses.gan_losses(net, outputs, config, alpha=None, enc_pred_loss=tf.constant(0.5))
+    real, fake = gan["discrim_real_logits"].numpy(), gan["discrim_gen_logits"].numpy()
+
+    def sigmoid_ce(labels, logits):
+        return np.mean(np.maximum(logits, 0) - logits * labels + np.log1p(np.exp(-np.abs(logits))))
+
+    expected = sigmoid_ce(0.875, real) + sigmoid_ce(0.0, fake)
+    np.testing.assert_allclose(gan["discrim_total_loss"].numpy(), expected, rtol=1e-5)
+    np.testing.assert_allclose(gan["enc_pred_loss_gan"].numpy(), -expected, rtol=1e-5)
+    np.testing.assert_allclose(gan["enc_pred_loss_total"].numpy(), -expected + 0.5 * 1e-2, rtol=1e-5)
+
+
+def test_a_new_network_is_built_and_round_trips_weights_h5(tmp_path):
+    # All variables exist after __init__, so Keras must save and load without a forward pass.
+    config = _tiny(model_mode="epva_gan")
+    net = EPVANetwork(config)
+    assert net.built
+    path = str(tmp_path / "epva.weights.h5")
+    net.save_weights(path)
+    other = EPVANetwork(config)
+    other.load_weights(path)
+    for (name, a), (_, b) in zip(net.original_variables(), other.original_variables()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=name)
+
+
+def test_encoder_noise_reaches_only_the_van_on_encoder_path():
+    batch, seed = _batch(), tf.constant([7, 8])
+    clean = EPVANetwork(_tiny())
+    noisy = EPVANetwork(_tiny(enc_noise_stddev=0.5))
+    noisy.set_weights(clean.get_weights())
+    a, b = clean(batch, seed=seed), noisy(batch, seed=seed)
+    np.testing.assert_array_equal(a["enc_out_all"].numpy(), b["enc_out_all"].numpy())
+    np.testing.assert_array_equal(a["van_out_all"].numpy(), b["van_out_all"].numpy())
+    assert np.abs(a["van_on_enc_all"].numpy() - b["van_on_enc_all"].numpy()).max() > 0
+
+
+def test_lstm_state_noise_perturbs_the_states_after_each_predictor_call():
+    # The noise is added to the carried states after the output, so the first prediction is untouched.
+    batch, seed = _batch(steps=4), tf.constant([9, 10])
+    clean = EPVANetwork(_tiny())
+    noisy = EPVANetwork(_tiny(lstm_state_noise_stddev=0.5))
+    noisy.set_weights(clean.get_weights())
+    a, b = clean(batch, seed=seed)["pred_out_all"].numpy(), noisy(batch, seed=seed)["pred_out_all"].numpy()
+    np.testing.assert_array_equal(a[:, 0], b[:, 0])
+    assert np.abs(a[:, 1:] - b[:, 1:]).max() > 0
+    again = noisy(batch, seed=seed)["pred_out_all"].numpy()
+    np.testing.assert_array_equal(b, again)
+
+
+def test_state_noise_is_a_truncated_normal_scaled_by_the_mean_feature_std():
+    rng = np.random.RandomState(3)
+    clean = EPVANetwork(_tiny()).predictor
+    noisy = EPVANetwork(_tiny(lstm_state_noise_stddev=2.0)).predictor
+    for a, b in zip(clean.weights, noisy.weights):
+        b.assign(a)
+    code = tf.constant(rng.normal(size=(64, 8)), tf.float32)
+    action = tf.constant(rng.normal(size=(64, 5)), tf.float32)
+    clean_states, noisy_states = [None] * 22, [None] * 22
+    clean.step(code, action, clean_states, None, Seeds(None))
+    noisy.step(code, action, noisy_states, None, Seeds(tf.constant([1, 2])))
+    assert noisy_states[21] is None
+    for k in (0, 18, 20):
+        state = clean_states[k].numpy()
+        std = 2.0 * np.mean(np.sqrt(state.var(axis=1)))
+        noise = noisy_states[k].numpy() - state
+        assert np.abs(noise).max() <= 2 * std * (1 + 1e-4)  # truncated at two standard deviations
+        np.testing.assert_allclose(noise.std(), 0.8796 * std, rtol=0.05)  # std of a 2-sigma truncated normal
+
+
+def test_grey_input_encoder_sees_only_the_luma():
+    # encoder_grey_in: rgb_to_grayscale tiled to 3 channels before the x256 / ImageNet-mean preprocessing.
+    net = EPVANetwork(_tiny(encoder_grey_in=True))
+    rng = np.random.RandomState(4)
+    for _, kernel, _ in net.encoder.convs:  # He-scaled weights, so that the features do not vanish
+        fan_in = int(np.prod(kernel.shape[:3]))
+        kernel.assign(rng.normal(size=kernel.shape).astype(np.float32) * np.sqrt(2.0 / fan_in))
+    net.encoder.kernel.assign(rng.normal(size=net.encoder.kernel.shape).astype(np.float32))
+    images = _batch()["images"][:, 0]
+    grey = np.repeat(images @ np.array([0.2989, 0.587, 0.114], np.float32)[:, None], 3, axis=-1)
+    seeds = Seeds(None)
+    code = net.encoder.encode(images, seeds).numpy()
+    assert np.abs(code).max() > 1e-2, np.abs(code).max()
+    np.testing.assert_allclose(code, net.encoder.encode(grey, seeds).numpy(), rtol=1e-3, atol=1e-3 * np.abs(code).max())
+    colour = EPVANetwork(_tiny())
+    colour.set_weights(net.get_weights())
+    assert np.abs(colour.encoder.encode(images, seeds).numpy() - code).max() > 0.05 * np.abs(code).max()

@@ -1,4 +1,5 @@
-"""EPVA through the front door: ``vidpred predict`` on a tiny EPVA checkpoint with its manifest."""
+"""EPVA through the front door: ``vidpred predict`` on a tiny EPVA checkpoint with its manifest, and on the
+``--event_log_dir`` of a 1-step ``prediction_train`` run."""
 
 import json
 import pathlib
@@ -8,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from fixtures.epva_data import write_fake_epva_records
 
 from vidpred_tf import inference
 from vidpred_tf.convert import epva as converter
@@ -17,6 +19,7 @@ from vidpred_tf.models.epva.network import EPVANetwork
 from vidpred_tf.papers.epva import predictor as epva_predictor
 from vidpred_tf.viz import ffmpeg_executable, read_video
 
+REPO = pathlib.Path(__file__).resolve().parent.parent
 CONTEXT, HORIZON = 2, 3
 TINY = dict(model_mode="epva", enc_size=8, van_first_depth=4, vgg_width_divisor=16, context_frames=CONTEXT,
             enc_keep_prob=0.65, van_keep_prob=0.9)
@@ -78,7 +81,7 @@ def test_vidpred_predict_writes_an_mp4(checkpoint, tmp_path):
     out = tmp_path / "out"
     process = subprocess.run([sys.executable, "-m", "vidpred_tf.commands", "predict", "--checkpoint", str(directory),
                               "--input", str(video), "--output_dir", str(out)],
-                             capture_output=True, text=True, timeout=300, cwd=str(pathlib.Path(__file__).parent.parent))
+                             capture_output=True, text=True, timeout=300, cwd=str(REPO))
     assert process.returncode == 0, process.stdout + process.stderr[-3000:]
     prediction = np.load(out / "prediction.npy")
     assert prediction.shape == (1, HORIZON, 64, 64, 3)
@@ -98,3 +101,54 @@ def test_an_original_tf1_checkpoint_predicts_the_same_frames(checkpoint, tmp_pat
     converted = inference.load_predictor(tmp_path / "tf1")
     context = np.random.default_rng(3).random((1, CONTEXT, 64, 64, 3)).astype(np.float32)
     np.testing.assert_allclose(converted.predict(context, HORIZON), trained.predict(context, HORIZON), atol=1e-6)
+
+
+def test_prediction_train_then_vidpred_predict_on_its_event_log_dir(tmp_path):
+    """The whole path: the original's script trains 1 step on fake human records (keep probabilities < 1, as the
+    README's training lines), then ``vidpred predict`` on ``--event_log_dir`` (the trainer checkpoint and the
+    manifest the training wrote) writes the frames the predictor computes, keep probabilities 1.0."""
+    records, logs = tmp_path / "records", tmp_path / "logs"
+    records.mkdir()
+    write_fake_epva_records(str(records / "fake_train.tfrecords"), "human", num_examples=2, num_frames=3,
+                            image_sizes=((64, 64),))
+    train = [f"--data_dir={records}", f"--event_log_dir={logs}", "--model_mode=e2e", "--enc_size=8",
+             "--van_first_depth=4", "--vgg_width_divisor=16", "--context_frames=1", "--sequence_length=3",
+             "--skip_num=1", "--dataset_type=human", "--batch_size=1", "--train_steps=1", "--enc_keep_prob=0.65",
+             "--van_keep_prob=0.9", "--is_training", "--epv_pretrain_ckpt=", "--nouse_image_summary",
+             "--strategy=one_device", "--seed=1"]
+    completed = subprocess.run([sys.executable, str(REPO / "scripts" / "epva" / "prediction_train.py"), *train],
+                               capture_output=True, text=True, cwd=str(REPO), timeout=300)
+    assert completed.returncode == 0, completed.stdout + completed.stderr[-3000:]
+    assert tf.train.latest_checkpoint(str(logs)) == str(logs / "model.ckpt-1")
+
+    video = tmp_path / "clip.mp4"
+    subprocess.run([ffmpeg_executable(), "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i",
+                    "testsrc=size=80x64:rate=10", "-frames:v", "4", "-pix_fmt", "yuv420p", str(video)],
+                   check=True, capture_output=True)
+    out = tmp_path / "out"
+    process = subprocess.run([sys.executable, "-m", "vidpred_tf.commands", "predict", "--checkpoint", str(logs),
+                              "--input", str(video), "--output_dir", str(out)],
+                             capture_output=True, text=True, timeout=300, cwd=str(REPO))
+    assert process.returncode == 0, process.stdout + process.stderr[-3000:]
+
+    # The manifest: 3 frames, 1 of context -> horizon 2 (one step fed the encoding, one fed the prediction).
+    predictor = inference.load_predictor(logs)
+    assert (predictor.model_name, predictor.context_frames, predictor.default_horizon) == ("e2e", 1, 2)
+    assert predictor.config.enc_keep_prob == predictor.config.van_keep_prob == 1.0
+    decoded = read_video(video).astype(np.float32) / 255.0
+    fitted = inference.fit_frames(decoded[:3], (64, 64), 3)
+    expected = inference.run_predictor(predictor, fitted[None, :1], 2)[0]
+    prediction = np.load(out / "prediction.npy")
+    assert prediction.shape == (1, 2, 64, 64, 3)
+    np.testing.assert_allclose(prediction[0], expected, atol=1e-6)
+    # The MP4 (lossy yuv420p): per step the ground truth row above the model row, frames 2x with 2-pixel borders;
+    # the model's tiles at steps 1 and 2 are the predicted frames.
+    frames = read_video(out / "prediction.mp4").astype(np.float32)
+    tile = 64 * 2 + 4
+    assert frames.shape == (3, 2 * tile, tile, 3)
+    for step in (1, 2):
+        shown = frames[step, tile + 2:2 * tile - 2, 2:tile - 2]
+        wanted = np.round(expected[step - 1] * 255).repeat(2, axis=0).repeat(2, axis=1)
+        truth = frames[step, 2:tile - 2, 2:tile - 2]
+        print("DIFF", step, np.mean(np.abs(shown - wanted)), np.mean(np.abs(truth - wanted)), wanted.std(), np.abs(wanted[::2, ::2] - np.round(expected[step % 2] * 255)).mean())
+        assert np.mean(np.abs(shown - wanted)) < 6.0, step

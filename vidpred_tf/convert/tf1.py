@@ -64,6 +64,7 @@ def checkpoint_prefix(path: str) -> str:
         raise FileNotFoundError(f"TF checkpoint {path} not found (no {path}.index)")
     return path
 
+
 _checkpoint_prefix = checkpoint_prefix  # the earlier private name, still used below
 
 

@@ -47,6 +47,10 @@ class EPVANetwork(keras.Model):
         poses = tf.convert_to_tensor(batch['joint_poses'], tf.float32)
         steps = images.shape[1]
         with_pose = config.enc_size == config.pose_size
+        calls = (steps - 1) * (2 if with_pose else 1)  # the pose predictor (enc_size 12) is a second call per step
+        if pred_noise is not None and len(pred_noise) != calls:
+            raise InputError(f'pred_noise: {len(pred_noise)} tensors given; the unroll of {steps} frames makes '
+                             f'{calls} predictor calls')
         noise_iter = iter(pred_noise) if pred_noise is not None else None
         states = [None] * NUM_STATES
         first = images[:, 0]

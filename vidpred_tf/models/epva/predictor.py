@@ -21,7 +21,7 @@ def _norm_scope(k):
 
 
 class Predictor(TF1Block):
-    def __init__(self, config, batch_size=None, **kwargs):
+    def __init__(self, config, **kwargs):
         super().__init__('timestep/predict', **kwargs)
         self.config = config
         size = config.state_size

@@ -12,7 +12,6 @@ Added: one GIF per run beside its frames.
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import pathlib
 from typing import Dict, Iterable, Mapping, Optional
 
@@ -20,9 +19,12 @@ import cv2
 import numpy as np
 import tensorflow as tf
 
+from vidpred_tf.convert import epva as converter
 from vidpred_tf.data.epva_records import epva_dataset
 from vidpred_tf.errors import InputError
 from vidpred_tf.inference import resolve_checkpoint, restore_weights
+from vidpred_tf.models.epva.config import EPVAConfig
+from vidpred_tf.models.epva.network import EPVANetwork
 from vidpred_tf.viz.grid import save_png
 from vidpred_tf.viz.video import write_gif
 
@@ -43,11 +45,6 @@ OUTPUT_FOLDERS: Dict[str, Dict[str, str]] = {
     "e2e": {"van_out_all": "human_e2e"},
 }
 PREDICT_KEYS = ("gt_images", "van_out_all", "mask_out_all", "van_on_enc_all")
-# Read when a model is built, not at import (the PNG/GIF functions need no model; these modules landed apart).
-NETWORK_MODULE = "vidpred_tf.models.epva.network"
-CONFIG_MODULE = "vidpred_tf.models.epva.config"
-CONVERTER_MODULE = "vidpred_tf.convert.epva"
-
 
 def get_flags(dataset_type: str, **overrides) -> Dict[str, object]:
     """The notebook's ``get_flags``: evaluation flags of ``dataset_type`` ('human' or 'robot') plus overrides."""
@@ -115,11 +112,8 @@ def save_imgs(runs: Iterable[Mapping[str, np.ndarray]], folder, key: str, rescal
 
 def build_network(flags: Mapping[str, object], **config_overrides):
     """An ``EPVANetwork`` of the flags (eval: keep probabilities 1.0)."""
-    config_module = importlib.import_module(CONFIG_MODULE)
-    network_module = importlib.import_module(NETWORK_MODULE)
     values = {**flags, **config_overrides, "enc_keep_prob": 1.0, "van_keep_prob": 1.0}
-    config = config_module.EPVAConfig.from_flags(values)
-    return network_module.EPVANetwork(config)
+    return EPVANetwork(EPVAConfig.from_flags(values))
 
 
 def deterministic_reader(file_pattern, flags: Mapping[str, object], batch_size: int = 8):
@@ -146,7 +140,7 @@ def load_network(model_dir, flags: Mapping[str, object], **config_overrides):
     network(warm, training=False, seed=tf.constant([0, 0], tf.int32))  # creates the variables
     checkpoint = resolve_checkpoint(model_dir)
     if not checkpoint.endswith(".weights.h5") and _is_original_checkpoint(checkpoint):
-        importlib.import_module(CONVERTER_MODULE).load(network, checkpoint)
+        converter.load(network, checkpoint)
     else:
         restore_weights(network, checkpoint)
     return network

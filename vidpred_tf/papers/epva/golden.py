@@ -12,7 +12,7 @@ folder below it:
 * inventory cases: every ``*.json`` whose entries hold ``trainable_variables`` + ``effective_flags`` (one entry
   per configuration): each configuration is built; names, shapes, order and the parameter count of the model
   variables (training-only ``Variable``/``Variable_1`` left out) must match.
-* reader cases: ``vidpred_tf.papers.epva.golden_reader`` (READER_LAYOUT, check_reader_case) when it exists.
+* reader cases: ``vidpred_tf.papers.epva.golden_reader`` (READER_LAYOUT, check_reader_case).
 
 Tolerances: outputs 1e-4 abs, losses 1e-4 rel, variables after a step 1e-3 relative to their max.
 """
@@ -20,7 +20,6 @@ Tolerances: outputs 1e-4 abs, losses 1e-4 rel, variables after a step 1e-3 relat
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import pathlib
@@ -34,18 +33,13 @@ from vidpred_tf.golden.common import GoldenCase, Layout, find_layout_cases
 from vidpred_tf.models.epva import losses as epva_losses
 from vidpred_tf.models.epva.config import EPVAConfig
 from vidpred_tf.models.epva.network import EPVANetwork
+from vidpred_tf.papers.epva import golden_reader
 
 MODEL_LAYOUT = Layout("model", "*.index", companions=(
     ("{stem}.data-*", "the TF1 checkpoint's data"), ("*.npz", "the inputs and outputs"),
     ("*.json", "the case's meta file (argv, sizes)")))
 INVENTORY_LAYOUT = Layout("inventory", "*.json")
-LAYOUTS = [MODEL_LAYOUT, INVENTORY_LAYOUT]
-# Reader cases: the DATA helper's module, when present.
-if importlib.util.find_spec("vidpred_tf.papers.epva.golden_reader") is not None:
-    from vidpred_tf.papers.epva import golden_reader  # noqa: PLC0415 (optional sibling module)
-    LAYOUTS.append(golden_reader.READER_LAYOUT)
-else:
-    golden_reader = None
+LAYOUTS = [MODEL_LAYOUT, INVENTORY_LAYOUT, golden_reader.READER_LAYOUT]
 GRADIENT_TOL = 1e-3
 TRAINING_ONLY = ("Variable", "Variable_1")
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -94,7 +88,7 @@ def check_case(case, report) -> None:
         check_model_case(case, report)
     elif case.kind == "inventory":
         check_inventory_case(case, report)
-    elif golden_reader is not None:
+    else:
         golden_reader.check_reader_case(case, report)
 
 
