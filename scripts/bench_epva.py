@@ -91,7 +91,7 @@ def _reading(network, config):
     Python numbers read while a function traces, so a function traced here has the variables of ``network``
     and the dropout of ``config``."""
     holders = [layer for layer in [network, *network._flatten_layers(include_self=False)]
-               if dataclasses.is_dataclass(getattr(layer, "config", None))]
+               if isinstance(getattr(layer, "config", None), type(config))]
     saved = [layer.config for layer in holders]
     for layer in holders:
         layer.config = config

@@ -141,14 +141,13 @@ def test_prediction_train_then_vidpred_predict_on_its_event_log_dir(tmp_path):
     prediction = np.load(out / "prediction.npy")
     assert prediction.shape == (1, 2, 64, 64, 3)
     np.testing.assert_allclose(prediction[0], expected, atol=1e-6)
-    # The MP4 (lossy yuv420p): per step the ground truth row above the model row, frames 2x with 2-pixel borders;
-    # the model's tiles at steps 1 and 2 are the predicted frames.
+    # The MP4: per step the ground truth row above the model row, frames 2x with 2-pixel borders; the model's tiles
+    # at steps 1 and 2 are the predicted frames up to the codec's loss (yuv420p: about 5 grey levels on average
+    # here; the ground truth tiles differ from them by about 70).
     frames = read_video(out / "prediction.mp4").astype(np.float32)
     tile = 64 * 2 + 4
     assert frames.shape == (3, 2 * tile, tile, 3)
     for step in (1, 2):
         shown = frames[step, tile + 2:2 * tile - 2, 2:tile - 2]
         wanted = np.round(expected[step - 1] * 255).repeat(2, axis=0).repeat(2, axis=1)
-        truth = frames[step, 2:tile - 2, 2:tile - 2]
-        print("DIFF", step, np.mean(np.abs(shown - wanted)), np.mean(np.abs(truth - wanted)), wanted.std(), np.abs(wanted[::2, ::2] - np.round(expected[step % 2] * 255)).mean())
-        assert np.mean(np.abs(shown - wanted)) < 6.0, step
+        assert np.mean(np.abs(shown - wanted)) < 10.0, step
