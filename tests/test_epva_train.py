@@ -1,5 +1,5 @@
 """EPVA training on the shared trainer with tiny widths (T=3, batch 2): the epva_gan schedule (generator on the
-calls 0, k+1, ...), a mode's losses, the individual mode's enc_size check, and prediction_train end to end on fake
+calls 0, k+1, ...), the individual mode's enc_size check, and prediction_train end to end on fake
 human records: checkpoints + events + manifest, a resume equal bit for bit to an uninterrupted run, and
 ``--run_mode eval --eval_once`` writing the original's scalars and frames."""
 
@@ -25,7 +25,7 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 TINY = dict(van_first_depth=4, vgg_width_divisor=16, enc_size=8, context_frames=2)
 # The prediction_train flags training.run reads (original defaults, tiny widths, a 3-frame sequence).
 RUN_FLAGS = dict(
-    model_mode="e2e", pose_dim=5, joint_pos_dim=7, enc_keep_prob=1.0, van_keep_prob=1.0, enc_noise_stddev=0.0,
+    model_mode="epva", pose_dim=5, joint_pos_dim=7, enc_keep_prob=1.0, van_keep_prob=1.0, enc_noise_stddev=0.0,
     enc_pred_use_l1_loss=False, color_data_augment=False, encoder_grey_in=False, enc_size=8, pred_noise_std=0.0,
     discrim_steps_per_pred=5, use_wgan=True, discrim_context=1, sequence_length=3, skip_num=1, dataset_type="human",
     model_dir="", event_log_dir="", train_steps=2, context_frames=2, data_pattern="*train*", batch_size=2,
@@ -80,12 +80,6 @@ def test_epva_gan_trains_the_generator_on_calls_0_and_2_of_4(tmp_path):
     assert all(np.isfinite(v) for v in result.losses.values())
 
 
-def test_epva_mode_trains_without_nan(tmp_path):
-    _, result = _train(tmp_path, 1, model_mode="epva")
-    assert all(np.isfinite(v) for v in result.losses.values())
-    assert {"epva_loss", "van_on_enc_loss/psnr_all", "enc_pred_loss_scale"} <= set(result.losses)
-
-
 def test_individual_mode_needs_enc_size_12():
     with pytest.raises(ValueError, match="--model_mode=individual needs --enc_size=12, got --enc_size=8"):
         EPVATask(EPVAConfig(**TINY, model_mode="individual"))
@@ -113,8 +107,8 @@ def records(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def trained(records, tmp_path_factory):
-    """prediction_train's main through the script: 2 steps of e2e."""
-    logs = tmp_path_factory.mktemp("run") / "e2e"
+    """prediction_train's main through the script: 2 steps of mode epva."""
+    logs = tmp_path_factory.mktemp("run") / "epva"
     args = [f"--{name}={value}" for name, value in _flags().__dict__.items()
             if name not in ("model_dir", "event_log_dir", "eval_once")]
     args += [f"--data_dir={records}", f"--event_log_dir={logs}", "--is_training", "--epv_pretrain_ckpt="]
@@ -130,11 +124,12 @@ def test_main_writes_checkpoints_events_and_manifest(trained):
     assert "step 2/2" in stdout and "steps/s" in stdout and "ETA" in stdout
     assert tf.train.latest_checkpoint(str(logs)) == str(logs / "model.ckpt-2")
     manifest = read_manifest(logs)
-    assert manifest["paper"] == "epva" and manifest["model_name"] == "e2e"
+    assert manifest["paper"] == "epva" and manifest["model_name"] == "epva"
     assert manifest["context_frames"] == 2 and manifest["horizon"] == 1
     assert manifest["config"]["enc_size"] == 8 and manifest["config"]["van_first_depth"] == 4
     events = _events(logs)
-    for tag in ("van_loss/loss", "van_loss/psnr_all", "enc_pred_loss/loss", "van_on_enc_loss/psnr_all"):
+    for tag in ("epva_loss", "enc_pred_loss_scale", "van_loss/loss", "van_loss/psnr_all", "enc_pred_loss/loss",
+                "van_on_enc_loss/psnr_all"):
         (step, value), = events[tag]
         assert step == 2 and math.isfinite(value)
     assert events["videos/van_out_all"] == [(2, "gif")]
@@ -159,7 +154,7 @@ def test_resume_equals_an_uninterrupted_run(trained, records, tmp_path):
                                                                  ".ATTRIBUTES/VARIABLE_VALUE"})
     assert len(names) > 20
     differing = [name for name in names if not np.array_equal(a.get_tensor(name), b.get_tensor(name))]
-    assert len(differing) <= 3, differing
+    assert len(differing) <= 5, differing  # the variable, its Adam moments
     for name in differing:
         np.testing.assert_allclose(a.get_tensor(name), b.get_tensor(name), rtol=1e-4, atol=1e-10, err_msg=name)
     assert a.get_tensor("step/.ATTRIBUTES/VARIABLE_VALUE") == 4

@@ -13,7 +13,9 @@ PAPER = Paper(
     name="epva",
     original="brain-research/long-term-video-prediction-without-supervision",
     description="EPVA, EPVA-GAN, E2E and the individual/pose ablations (hierarchical prediction without supervision)",
-    entry_points={"prediction_train": f"{_ENTRY}.prediction_train:main"},
+    # "train" is what `vidpred train --paper epva` runs; "prediction_train" is the original script's name.
+    entry_points={"train": f"{_ENTRY}.prediction_train:main",
+                  "prediction_train": f"{_ENTRY}.prediction_train:main"},
     predictor=f"{_ENTRY}.predictor",
     converter="vidpred_tf.convert.epva",
     golden=f"{_ENTRY}.golden",
