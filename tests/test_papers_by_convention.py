@@ -126,5 +126,6 @@ def test_a_package_without_a_descriptor_is_named(tmp_path, monkeypatch):
                         list(vidpred_tf.papers.__path__) + [str(tmp_path / "vidpred_tf" / "papers")])
     with pytest.raises(TypeError, match="vidpred_tf.papers.nodescriptor .* defines no PAPER = Paper"):
         papers.all_papers()
-    with pytest.raises(Exception, match="unknown paper 'nothere'; papers: baseline, e3d, epva, mspred, nodescriptor, savp"):
+    with pytest.raises(Exception,
+                       match="unknown paper 'nothere'; papers: baseline, e3d, epva, mspred, nodescriptor, savp"):
         papers.get_paper("nothere")
