@@ -176,3 +176,19 @@ def test_eval_once_writes_the_original_scalars_and_frames(trained, records, tmp_
     # PSNR is the mean over frames of 10 log10(1 / mse_t) >= 10 log10(1 / mean_t mse_t) (Jensen).
     assert psnr >= 10 * math.log10(1 / mse) - 1e-3 and math.isfinite(psnr)
     assert "enc_pred_loss/psnr_all" in events and "van_on_enc_loss/loss" in events
+    # The metric-vs-time PNG: one curve per output video whose mean over frames is the logged psnr_all.
+    plot = out / "eval" / "psnr_00000002.png"
+    image = tf.io.decode_png(plot.read_bytes()).numpy()
+    assert image.shape[0] > 100 and image.shape[1] > 100 and image.std() > 0
+    assert events["eval/psnr_plot"] == [(2, 1)]
+
+
+def test_psnr_per_frame_is_the_batch_wide_psnr_of_each_frame():
+    rng = np.random.default_rng(1)
+    targets, generated = rng.random((2, 3, 4, 4, 3)), rng.random((2, 3, 4, 4, 3))
+    curve = training.psnr_per_frame(generated, targets)
+    expected = [10 * math.log10(1 / np.mean((targets[:, t] - generated[:, t]) ** 2)) for t in range(3)]
+    np.testing.assert_allclose(curve, expected, rtol=1e-12)
+    from vidpred_tf.models.epva.losses import loss_psnr
+    _, psnr_all = loss_psnr(tf.constant(generated, tf.float32), tf.constant(targets, tf.float32))
+    np.testing.assert_allclose(curve.mean(), float(psnr_all), rtol=1e-5)

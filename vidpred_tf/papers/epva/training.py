@@ -23,7 +23,8 @@ on the shared trainer. Spec sections 2.1, 5 and 6.
 (polled every ``--save_checkpoints_secs``) is restored and ONE batch of ``--data_pattern`` is evaluated in test
 mode; its losses (incl. ``*/psnr_all``) and the frames ``van_out_all/real_frame_i``, ``van_out_all/gen_frame_i``
 (same for ``van_on_enc_all``; up to 4 images each) are written to ``--event_log_dir`` at the checkpoint's
-generator step. ``--eval_once`` evaluates the newest checkpoint and stops.
+generator step, with a PNG of the PSNR of each predicted frame (``eval/psnr_<step>.png``, also the image summary
+``eval/psnr_plot``). ``--eval_once`` evaluates the newest checkpoint and stops.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from vidpred_tf.models.epva.task import EPVATask
 from vidpred_tf.papers.epva.predictor import write_epva_manifest
 from vidpred_tf.training.strategy import make_strategy
 from vidpred_tf.training.trainer import Trainer, TrainerConfig
+from vidpred_tf.viz.plots import plot_metric_curves
 
 CHECKPOINT_NAME = "model.ckpt"
 KEEP_CHECKPOINTS = 5  # slim's default Saver
@@ -158,12 +160,36 @@ def train(flags, warm_start: Optional[Tuple[str, str]] = None):
     return result
 
 
+def psnr_per_frame(generated: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``[T]`` PSNR of each predicted frame from its MSE over the whole batch, as the original's ``*/psnr_all``
+    averages them (so the mean of this curve is that scalar)."""
+    error = np.square(np.asarray(targets, np.float64) - np.asarray(generated, np.float64))
+    mse = error.mean(axis=tuple(i for i in range(error.ndim) if i != 1))
+    with np.errstate(divide="ignore"):
+        return 10.0 * np.log10(1.0 / mse)
+
+
+def write_psnr_plot(event_log_dir: str, outputs: Dict[str, np.ndarray], batch: Dict[str, np.ndarray],
+                    step: int) -> str:
+    """``<event_log_dir>/eval/psnr_<step>.png``: PSNR against the predicted frame number (frame 1 is the first
+    frame after the context frame 0) for each output video; returns the path."""
+    targets = batch["images"][:, 1:]
+    curves = {video: psnr_per_frame(outputs[video], targets) for video in EVAL_VIDEOS if video in outputs}
+    path = os.path.join(event_log_dir, "eval", f"psnr_{step:08d}.png")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    plot_metric_curves(path, curves, f"psnr at generator step {step}", first_step=1, ylabel="psnr (dB)")
+    return path
+
+
 def _write_eval_summaries(writer, outputs: Dict[str, np.ndarray], batch: Dict[str, np.ndarray], step: int,
-                          use_images: bool) -> Dict[str, float]:
+                          use_images: bool, plot_path: Optional[str] = None) -> Dict[str, float]:
     scalars = {name: float(value) for name, value in outputs.items() if np.ndim(value) == 0}
     with writer.as_default(step=step):
         for name, value in scalars.items():
             tf.summary.scalar(name, value)
+        if plot_path is not None:
+            plot = tf.io.decode_png(tf.io.read_file(plot_path), channels=3)
+            tf.summary.image("eval/psnr_plot", plot[None])
         if use_images:
             targets = batch["images"][:MAX_SUMMARY_IMAGES, 1:]
             for video in EVAL_VIDEOS:
@@ -182,9 +208,9 @@ def evaluate(flags, sleep=time.sleep) -> List[str]:
     # Test mode: the original's eval commands run with keep probabilities 1.0.
     config = dataclasses.replace(make_config(flags), enc_keep_prob=1.0, van_keep_prob=1.0)
     task = make_task(flags, config)
-    trainer = _trainer(flags, task, flags.model_dir, flags.event_log_dir or flags.model_dir, 0,
-                       make_strategy("one_device"))
-    writer = tf.summary.create_file_writer(flags.event_log_dir or flags.model_dir)
+    summary_dir = flags.event_log_dir or flags.model_dir
+    trainer = _trainer(flags, task, flags.model_dir, summary_dir, 0, make_strategy("one_device"))
+    writer = tf.summary.create_file_writer(summary_dir)
     batch = _first_batch(_dataset(flags, flags.batch_size, True, flags.seed), flags)
     done: List[str] = []
     while True:
@@ -193,7 +219,8 @@ def evaluate(flags, sleep=time.sleep) -> List[str]:
             trainer.restore_from(latest)
             step = generator_steps(int(trainer.step.numpy()), task)
             outputs = next(trainer.evaluate([batch], seed=flags.seed))
-            scalars = _write_eval_summaries(writer, outputs, batch, step, flags.use_image_summary)
+            plot_path = write_psnr_plot(summary_dir, outputs, batch, step)
+            scalars = _write_eval_summaries(writer, outputs, batch, step, flags.use_image_summary, plot_path)
             print(f"evaluated {latest} (generator step {step}): " +
                   " ".join(f"{name}={value:.5g}" for name, value in sorted(scalars.items())), flush=True)
             done.append(latest)
