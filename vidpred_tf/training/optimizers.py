@@ -163,9 +163,58 @@ class TorchSGD(keras.optimizers.Optimizer):
         return config
 
 
+@keras.saving.register_keras_serializable(package="vidpred_tf")
+class TF1RMSProp(keras.optimizers.Optimizer):
+    """``tf.compat.v1.train.RMSPropOptimizer`` (not centred) with TF1's update rule and slot initialisation.
+
+    Per step: ``ms += (g^2 - ms) * (1 - rho)`` (= ``rho ms + (1 - rho) g^2``, written as TF1's kernel computes it),
+    ``mom = momentum * mom + lr * g / sqrt(ms + eps)``, ``w -= mom``. The mean-square slot starts at ONES and the
+    epsilon (1e-10) is inside the square root; Keras' ``RMSprop`` starts it at zeros and adds its epsilon outside,
+    which makes the first steps far larger. TF1's defaults: ``rho`` (its ``decay``) 0.9, ``momentum`` 0. The slots
+    are ``mean_squares`` (TF1's ``<var>/<name>``) and ``momenta`` (``<var>/<name>_1``), in that order per variable.
+    """
+
+    def __init__(self, learning_rate=1e-3, rho=0.9, momentum=0.0, epsilon=1e-10, name="tf1_rmsprop", **kwargs):
+        super().__init__(learning_rate=learning_rate, name=name, **kwargs)
+        if momentum < 0:
+            raise ValueError(f"momentum must be >= 0; got {momentum}")
+        self.rho = float(rho)
+        self.momentum = float(momentum)
+        self.epsilon = float(epsilon)
+
+    def build(self, var_list):
+        if self.built:
+            return
+        super().build(var_list)
+        self._mean_squares, self._momenta = self.add_optimizer_variables(
+            var_list, ["mean_square", "momentum"], initializer=["ones", "zeros"])
+
+    def slots(self, variable):
+        """``(mean_square, momentum)`` slot variables of ``variable``."""
+        index = self._get_variable_index(variable)
+        return self._mean_squares[index], self._momenta[index]
+
+    def update_step(self, gradient, variable, learning_rate):
+        dtype = variable.dtype
+        lr = ops.cast(learning_rate, dtype)
+        gradient = ops.cast(gradient, dtype)
+        mean_square, momentum = self.slots(variable)
+        # TF1 passes rho, momentum and epsilon as tensors of the variable's dtype: 1 - rho is taken in float32.
+        rho, momentum_coefficient = ops.cast(self.rho, dtype), ops.cast(self.momentum, dtype)
+        epsilon = ops.cast(self.epsilon, dtype)
+        self.assign(mean_square, mean_square + (ops.square(gradient) - mean_square) * (1.0 - rho))
+        self.assign(momentum, momentum * momentum_coefficient + gradient * lr / ops.sqrt(mean_square + epsilon))
+        self.assign_sub(variable, momentum)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon})
+        return config
+
+
 def make_optimizer(name: str, learning_rate, **kwargs) -> keras.optimizers.Optimizer:
     """An optimiser by the name the original CLIs use (``adam``, ``sgd``, ``rmsprop``, ``adam_eps_inside_sqrt``,
-    ``torch_adam``, ``torch_sgd``)."""
+    ``torch_adam``, ``torch_sgd``, ``tf1_rmsprop``)."""
     table = {
         "adam": keras.optimizers.Adam,
         "sgd": keras.optimizers.SGD,
@@ -174,6 +223,7 @@ def make_optimizer(name: str, learning_rate, **kwargs) -> keras.optimizers.Optim
         "adam_eps_inside_sqrt": AdamEpsInsideSqrt,
         "torch_adam": TorchAdam,
         "torch_sgd": TorchSGD,
+        "tf1_rmsprop": TF1RMSProp,
     }
     if name not in table:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(sorted(table))}")

@@ -15,6 +15,8 @@ from typing import Callable, Iterator, Mapping, Optional, Sequence
 import keras
 import tensorflow as tf
 
+from vidpred_tf.data.batch import validate_batch
+
 CLIP_MODES = ("global_norm", "per_tensor")
 
 
@@ -129,6 +131,31 @@ class Task(abc.ABC):
         a ``dataset_fn`` that replaces this. Default: the task has no data of its own.
         """
         raise NotImplementedError(f"{type(self).__name__} builds no inputs: give Trainer.fit a dataset_fn")
+
+    def validate_inputs(self, element_spec: Mapping[str, tf.TensorSpec], source: str) -> None:
+        """Check the training data's element spec before training (``ValueError`` naming ``source``). Default: the
+        video batch contract of :mod:`vidpred_tf.data.batch`; a task whose batches are no videos (poses only)
+        checks its own keys instead."""
+        validate_batch(element_spec, source=source)
+
+    def post_update_losses(self, model: keras.Model, batch: Mapping[str, tf.Tensor], step: tf.Tensor,
+                           seed: tf.Tensor) -> Mapping[str, tf.Tensor]:
+        """Scalars of one replica's batch computed inside the step AFTER every active optimiser has updated, with the
+        same ``batch``, ``step`` and ``seed`` as the step's losses: the original's losses re-evaluated after its train
+        ops (a GAN whose next update depends on them, read by ``on_step_end``). The trainer reduces them across
+        replicas like the losses and returns them among the step's losses under the names given, which must
+        differ from the loss names (they are logged too, and seen by the NaN guard). Default: none.
+        """
+        return {}
+
+    def on_step_end(self, step: int, losses: Mapping[str, float]) -> None:
+        """Host callback after every training step (``fit`` and ``fit_epochs``), before the step's checkpoint and hooks.
+
+        ``step`` is the global step after the update (the number of steps done); ``losses`` the step's losses as
+        floats, ``post_update_losses`` included. For host-side state that decides the next steps (e.g. the flags an
+        ``OptimizerSpec.active_on`` reads): keep it in a variable of ``checkpoint_objects`` so that a resumed run
+        continues it. Default: nothing.
+        """
 
     def step_inputs(self, step: int, global_batch_size: int) -> Mapping[str, "object"]:
         """Host-side per-step inputs (NumPy, leading axis = global batch), merged into the batch.

@@ -3,9 +3,10 @@
 Per step: one batch per replica from ``strategy.distribute_datasets_from_function``, the losses of
 ``Task.train_losses`` under a gradient tape (optionally XLA-compiled), the gradients of every optimiser's loss,
 optional clipping, by global norm or per tensor (after the cross-replica sum, so the result does not depend on
-the number of replicas), and the updates of the optimisers active on the step, in the order the task gives.
-Around it: checkpoints with automatic resume (model, optimiser slots, step, seed), a NaN guard, SIGTERM handling,
-TensorBoard summaries and a progress line.
+the number of replicas), and the updates of the optimisers active on the step, in the order the task gives;
+then the task's ``post_update_losses`` (read after the updates) and its host callback ``on_step_end``. Around it:
+checkpoints with automatic resume (model, optimiser slots, step, seed), a NaN guard, SIGTERM handling, TensorBoard
+summaries and a progress line.
 
 Epoch-structured training (``fit_epochs``): whole passes over a finite dataset, with hooks before each epoch
 (validation first, learning rate and loss weights for the epoch) and after it (schedulers, named checkpoints),
@@ -32,7 +33,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from vidpred_tf.data.batch import validate_batch
 from vidpred_tf.fileio import write_json
 from vidpred_tf.training.checkpoint import (
     CheckpointKeeper,
@@ -223,6 +223,8 @@ class Trainer:
         autograph = self.config.autograph
         self._compute = tf.function(self._losses_and_gradients, jit_compile=self.config.jit_compile,
                                     autograph=autograph)
+        self._post_update = tf.function(self._post_update_losses, jit_compile=self.config.jit_compile,
+                                        autograph=autograph)
         self._train_step = tf.function(self._distributed_step, autograph=autograph)
         self._predict = tf.function(self._predict_fn, autograph=autograph)
         self._eval = tf.function(self._eval_fn, autograph=autograph)
@@ -336,7 +338,21 @@ class Trainer:
             losses, all_gradients = self._compute(batch, step, seed, active)
             for index, gradients in zip(active, all_gradients):
                 self._apply(self.optimizer_specs[index], gradients)
+        if self._has_post_update_losses():
+            # Reads the variables the updates above assigned: tf.function orders the stateful ops as written.
+            post = dict(self._post_update(batch, step, seed))
+            clashing = sorted(set(post) & set(losses))
+            if clashing:
+                raise KeyError(f"{type(self.task).__name__}.post_update_losses() returned {clashing}, which are "
+                               "also names of the step's losses: give them names of their own")
+            losses.update(post)
         return {name: tf.cast(value, tf.float32) for name, value in losses.items()}
+
+    def _has_post_update_losses(self) -> bool:
+        return type(self.task).post_update_losses is not Task.post_update_losses
+
+    def _post_update_losses(self, batch, step, seed):
+        return dict(self.task.post_update_losses(self.model, batch, step, seed))
 
     def active_optimizers(self, step: int) -> tuple:
         """Indices (into ``optimizer_specs``) of the optimisers that update on global step ``step``."""
@@ -403,7 +419,7 @@ class Trainer:
         if not isinstance(dataset.element_spec, Mapping):
             raise TypeError(f"task {self.task.name}: its training data must yield dicts of tensors (the batch "
                             f"contract of vidpred_tf.data.batch); got elements {dataset.element_spec}")
-        validate_batch(dataset.element_spec, source=f"training data of task {self.task.name}")
+        self.task.validate_inputs(dataset.element_spec, source=f"training data of task {self.task.name}")
         return dataset
 
     def _distribute(self, dataset_fn: Callable[[tf.distribute.InputContext], tf.data.Dataset], start_step: int):
@@ -463,6 +479,7 @@ class Trainer:
                 raise NonFiniteLossError(
                     f"loss {', '.join(bad)} became non-finite at step {step + 1} "
                     f"({where}{', '.join(f'{n}={losses[n]}' for n in bad)}){after}")
+        self.task.on_step_end(step + 1, losses)
         return losses
 
     def _log_step(self, progress: Progress, step: int, losses: Mapping[str, float], report: bool) -> None:

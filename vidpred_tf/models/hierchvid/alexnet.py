@@ -58,8 +58,9 @@ def check_alexnet_weights(weights: Mapping[str, Sequence[np.ndarray]], source: s
         kernel, bias = (np.asarray(a) for a in weights[name])
         size, _, groups = LAYER_SPECS[name]
         if kernel.ndim != 4 or kernel.shape[:2] != (size, size) or kernel.shape[2] * groups != previous:
+            per_group = f"{previous} // {groups}" if groups > 1 else f"{previous}"
             raise ValueError(f"{source}: {name} kernel has shape {kernel.shape}, expected ({size}, {size}, "
-                             f"{previous // groups if previous % groups == 0 else previous / groups}, out) HWIO")
+                             f"{per_group}, out) HWIO")
         if kernel.shape[3] % groups:
             raise ValueError(f"{source}: {name} kernel has {kernel.shape[3]} output channels, not divisible into "
                              f"{groups} groups")
@@ -105,8 +106,11 @@ class AlexNetFeatures(keras.layers.Layer):
 
     def _frozen(self, name, value):
         variable = self.add_weight(name=name, shape=value.shape, initializer="zeros", trainable=False)
-        variable.assign(value)
+        variable.assign(value.astype(variable.dtype))
         return variable
+
+    def _value(self, variable):
+        return tf.cast(variable, self.compute_dtype)
 
     def original_variables(self, first: int = 0) -> Dict[str, keras.Variable]:
         """``{"Variable_N": weight}``: the original creates conv1 W, b, ..., conv5 W, b as unnamed ``tf.Variable``s
@@ -115,26 +119,28 @@ class AlexNetFeatures(keras.layers.Layer):
         values = [v for n in LAYER_NAMES for v in (self.kernels[n], self.biases[n])]
         return dict(zip(names, values))
 
-    def _conv(self, x, name):
+    def conv_relu(self, x, name):
+        """Layer ``name`` (conv1..conv5) with its bias and ReLU: the original's grouped ``conv`` helper."""
         size, stride, groups = LAYER_SPECS[name]
-        kernel = tf.convert_to_tensor(self.kernels[name])
+        kernel = self._value(self.kernels[name])
         if groups == 1:
             out = tf.nn.conv2d(x, kernel, stride, "SAME")
         else:
             parts = zip(tf.split(x, groups, axis=3), tf.split(kernel, groups, axis=3))
             out = tf.concat([tf.nn.conv2d(i, k, stride, "SAME") for i, k in parts], axis=3)
-        return tf.nn.relu(tf.nn.bias_add(out, tf.convert_to_tensor(self.biases[name])))
+        return tf.nn.relu(tf.nn.bias_add(out, self._value(self.biases[name])))
 
     def features_of_centred(self, x):
         """conv5 of an already centred input (the original ``alexnet(image)``)."""
-        x = _max_pool(_local_response_norm(self._conv(x, "conv1")))
-        x = _max_pool(_local_response_norm(self._conv(x, "conv2")))
+        x = tf.cast(x, self.compute_dtype)
+        x = _max_pool(_local_response_norm(self.conv_relu(x, "conv1")))
+        x = _max_pool(_local_response_norm(self.conv_relu(x, "conv2")))
         for name in ("conv3", "conv4", "conv5"):
-            x = self._conv(x, name)
+            x = self.conv_relu(x, name)
         return x
 
     def call(self, images, num_groups: int = 1):
-        return self.features_of_centred(centre_images(tf.convert_to_tensor(images, tf.float32), num_groups))
+        return self.features_of_centred(centre_images(tf.cast(images, self.compute_dtype), num_groups))
 
     def compute_output_shape(self, input_shape):
         def after(size, *ops):

@@ -46,7 +46,8 @@ class PoseDiscriminator(keras.layers.Layer):
 
     def __init__(self, n_joints: int, image_size: int = 128, df_dim: int = 64, c_dim: int = 3, **kwargs):
         super().__init__(name=kwargs.pop("name", "imggen_discriminator"), **kwargs)
-        self.n_joints, self.image_size, self.df_dim, self.c_dim = int(n_joints), int(image_size), int(df_dim), int(c_dim)
+        self.n_joints, self.image_size = int(n_joints), int(image_size)
+        self.df_dim, self.c_dim = int(df_dim), int(c_dim)
         self._variables: Dict[str, keras.Variable] = {}
         glorot, zeros, ones = keras.initializers.GlorotUniform(), keras.initializers.Zeros(), keras.initializers.Ones()
         self._convs, self._norms = [], []

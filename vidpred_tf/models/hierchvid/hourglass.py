@@ -10,6 +10,8 @@ Public interface::
     layers = net.features_of_unit_images(x) # x already in [0, 1] (the original ``hg_forward(x)``)
     net.original_variables(first=20)        # {"Variable_N": weight} for the 414 arrays in creation order
     hourglass_param_shapes(widths)          # the 414 HWIO shapes (and kinds) for nominal->real widths
+    resize_bilinear_legacy(x, [h, w])       # TF1 bilinear resize (no half-pixel centres), dtype kept
+    batch_moment_norm(x, offset, groups)    # the original's "BN" (batch moments, offset, no scale)
 
 ``params`` come from :func:`vidpred_tf.convert.hierchvid_perceptual.load_hourglass_weights` (files
 ``hourglass_weights_1..414.npy`` in Torch OIHW layout, transposed to HWIO there, or the golden npz). Widths are
@@ -49,22 +51,26 @@ REAL_WIDTHS = {64: 64, 128: 128, 256: 256, 512: 512}
 
 def resize_bilinear_legacy(images, size):
     """TF1 ``tf.image.resize_images`` / ``resize_bilinear`` with align_corners=False, half_pixel_centers=False
-    (source coordinate = destination * in / out): the only faithful op is the legacy kernel."""
-    return tf.raw_ops.ResizeBilinear(images=images, size=tf.constant(size, tf.int32), align_corners=False,
-                                     half_pixel_centers=False)
+    (source coordinate = destination * in / out): the only faithful op is the legacy kernel. The op returns
+    float32 whatever it is given; the result is cast back to the input's dtype."""
+    resized = tf.raw_ops.ResizeBilinear(images=images, size=tf.constant(size, tf.int32), align_corners=False,
+                                        half_pixel_centers=False)
+    return tf.cast(resized, images.dtype)
 
 
 def _nominal_structure():
     """The traversal of ``hg_forward``: a flat list of ``(kind, nominal in, nominal out, size, stride)``; kinds are
-    'conv' (weight + bias) and 'bn' (offset + unused), grouped as emitted by the original."""
-    steps = [("conv", 3, 64, 7, 2), ("bn", 64, 64, 0, 0)]
+    'conv' (weight + bias) and 'bn' (offset + unused), in the original's order. Widths are tokens: "3" (the image),
+    "64".."512" (the nominal widths) and "<n>/2" (the middle of a residual with output n)."""
+    steps = [("conv", "3", "64", 7, 2), ("bn", "64", "64", 0, 0)]
 
     def residual(nin, nout):
-        steps.extend([("bn", nin, nin, 0, 0), ("conv", nin, nout // 2, 1, 1),
-                      ("bn", nout // 2, nout // 2, 0, 0), ("conv", nout // 2, nout // 2, 3, 1),
-                      ("bn", nout // 2, nout // 2, 0, 0), ("conv", nout // 2, nout, 1, 1)])
+        full_in, full_out, half = str(nin), str(nout), f"{nout}/2"  # a half width is its own width (4/6/8/10 -> 3)
+        steps.extend([("bn", full_in, full_in, 0, 0), ("conv", full_in, half, 1, 1),
+                      ("bn", half, half, 0, 0), ("conv", half, half, 3, 1),
+                      ("bn", half, half, 0, 0), ("conv", half, full_out, 1, 1)])
         if nin != nout:
-            steps.append(("conv", nin, nout, 1, 1))
+            steps.append(("conv", full_in, full_out, 1, 1))
 
     def hourglass(n, nin, nout):
         residual(nin, 256), residual(256, 256), residual(256, nout)
@@ -85,10 +91,12 @@ def hourglass_param_shapes(widths: Optional[Dict[int, int]] = None) -> List[Tupl
     ``widths`` maps the nominal 64/128/256/512 to real widths; a nominal ``n // 2`` maps to ``widths[n] // 2``."""
     widths = dict(REAL_WIDTHS if widths is None else widths)
 
-    def real(nominal):
-        if nominal == 3:
+    def real(token):
+        if token == "3":
             return 3
-        return widths[nominal] if nominal in widths else widths[nominal * 2] // 2
+        if token.endswith("/2"):
+            return widths[int(token[:-2])] // 2
+        return widths[int(token)]
 
     shapes = []
     for kind, nin, nout, size, _ in _nominal_structure():
@@ -111,15 +119,19 @@ class _Residual:
     skip: Optional[_Conv]
 
 
-def check_hourglass_params(params: Sequence[np.ndarray], source: str = "the hourglass weights") -> None:
-    """Raise ``ValueError`` naming ``source`` and the 1-based file number when the arrays do not fit."""
+def check_hourglass_params(params: Sequence[np.ndarray], names: Optional[Sequence[str]] = None) -> None:
+    """Raise ``ValueError`` naming the array (``names[i]``, by default ``hourglass_weights_<i + 1>``) that does not
+    fit; convs are expected in HWIO."""
     if len(params) != NUM_PARAMS:
-        raise ValueError(f"{source}: {len(params)} arrays given, the hourglass consumes exactly {NUM_PARAMS}")
+        raise ValueError(f"the hourglass weights: {len(params)} arrays given, the hourglass consumes exactly "
+                         f"{NUM_PARAMS}")
+    if names is None:
+        names = [f"hourglass_weights_{i + 1}" for i in range(NUM_PARAMS)]
     index = 0
-    channels = {3: 3}  # nominal width -> real width, learnt from the arrays in order
+    channels = {"3": 3}  # width token -> real width, learnt from the arrays in order
 
     def fail(i, text):
-        raise ValueError(f"{source}: hourglass_weights_{i + 1} {text}")
+        raise ValueError(f"{names[i]}: {text}")
 
     for kind, nin, nout, size, _ in _nominal_structure():
         first, second = np.asarray(params[index]), np.asarray(params[index + 1])
@@ -178,6 +190,19 @@ def _plan():
     return stem, trunk, hourglass(HOURGLASS_DEPTH, 256, 512)
 
 
+def batch_moment_norm(x, offset, num_groups: int = 1):
+    """The original's "BN": ``batch_norm_with_global_normalization`` of x with its own batch moments over (N, H, W)
+    (per chunk of the batch with ``num_groups``), eps 1e-5, ``offset`` added, no scale. The gradient goes through
+    the moments (as in the original, where they are ops of the graph)."""
+    if num_groups == 1:
+        mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
+        return tf.nn.batch_normalization(x, mean, variance, offset, None, BN_EPSILON)
+    shape = tf.shape(x)
+    chunks = tf.reshape(x, tf.concat([[num_groups, -1], shape[1:]], 0))
+    mean, variance = tf.nn.moments(chunks, axes=[1, 2, 3], keepdims=True)
+    return tf.reshape(tf.nn.batch_normalization(chunks, mean, variance, offset, None, BN_EPSILON), shape)
+
+
 def _max_pool_2x2(x):
     return tf.nn.max_pool2d(x, 2, 2, "VALID")
 
@@ -194,7 +219,7 @@ class StackedHourglassFeatures(keras.layers.Layer):
             value = np.asarray(value, np.float32)
             variable = self.add_weight(name=f"hourglass_weights_{i + 1}", shape=value.shape, initializer="zeros",
                                        trainable=False)
-            variable.assign(value)
+            variable.assign(value.astype(variable.dtype))
             self.params.append(variable)
         self.output_width = int(self.params[-2].shape[-1])
         self._stem, self._trunk, self._hourglass = _plan()
@@ -204,19 +229,15 @@ class StackedHourglassFeatures(keras.layers.Layer):
         traversal order (in the train graph the first hourglass is Variable_20..433, the second 434..847)."""
         return {(f"Variable_{first + i}" if first + i else "Variable"): v for i, v in enumerate(self.params)}
 
+    def _value(self, variable):
+        return tf.cast(variable, self.compute_dtype)
+
     def _conv(self, x, conv: _Conv):
-        out = tf.nn.conv2d(x, tf.convert_to_tensor(self.params[conv.kernel]), conv.stride, "SAME")
-        return tf.nn.bias_add(out, tf.convert_to_tensor(self.params[conv.kernel + 1]))
+        out = tf.nn.conv2d(x, self._value(self.params[conv.kernel]), conv.stride, "SAME")
+        return tf.nn.bias_add(out, self._value(self.params[conv.kernel + 1]))
 
     def _batch_norm(self, x, offset_index: int, num_groups: int):
-        offset = tf.convert_to_tensor(self.params[offset_index])
-        if num_groups == 1:
-            mean, variance = tf.nn.moments(x, axes=[0, 1, 2])
-            return tf.nn.batch_normalization(x, mean, variance, offset, None, BN_EPSILON)
-        shape = tf.shape(x)
-        chunks = tf.reshape(x, tf.concat([[num_groups, -1], shape[1:]], 0))
-        mean, variance = tf.nn.moments(chunks, axes=[1, 2, 3], keepdims=True)
-        return tf.reshape(tf.nn.batch_normalization(chunks, mean, variance, offset, None, BN_EPSILON), shape)
+        return batch_moment_norm(x, self._value(self.params[offset_index]), num_groups)
 
     def _residual(self, x, block: _Residual, num_groups: int):
         out = x
@@ -245,7 +266,7 @@ class StackedHourglassFeatures(keras.layers.Layer):
 
     def features_of_unit_images(self, x01, num_groups: int = 1) -> List[tf.Tensor]:
         """The original ``hg_forward(x01)``: the four hourglass outputs, innermost first."""
-        x = tf.convert_to_tensor(x01, tf.float32)
+        x = tf.cast(x01, self.compute_dtype)
         if tuple(x.shape[1:3]) != (INPUT_SIZE, INPUT_SIZE):
             x = resize_bilinear_legacy(x, [INPUT_SIZE, INPUT_SIZE])
         conv, bn_index = self._stem
@@ -259,7 +280,7 @@ class StackedHourglassFeatures(keras.layers.Layer):
         return outputs
 
     def call(self, images, num_groups: int = 1):
-        return self.features_of_unit_images((tf.convert_to_tensor(images, tf.float32) + 1.0) / 2.0, num_groups)
+        return self.features_of_unit_images((tf.cast(images, self.compute_dtype) + 1.0) / 2.0, num_groups)
 
     def compute_output_shape(self, input_shape):
         batch = input_shape[0]

@@ -1,0 +1,1 @@
+"""Penn Action readers (the hierchvid layout: :mod:`vidpred_tf.data.penn_action.hierchvid`)."""
