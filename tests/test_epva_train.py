@@ -192,3 +192,9 @@ def test_psnr_per_frame_is_the_batch_wide_psnr_of_each_frame():
     from vidpred_tf.models.epva.losses import loss_psnr
     _, psnr_all = loss_psnr(tf.constant(generated, tf.float32), tf.constant(targets, tf.float32))
     np.testing.assert_allclose(curve.mean(), float(psnr_all), rtol=1e-5)
+
+
+def test_default_epva_gan_schedule_trains_the_generator_on_calls_0_and_6_of_12():
+    task = EPVATask(EPVAConfig(**{**TINY, "model_mode": "epva_gan"}), discrim_steps_per_pred=5)
+    assert [call for call in range(12) if task.is_generator_step(call)] == [0, 6]
+    assert training.generator_steps(12, task) == 2 and training.trainer_calls(2, task) == 12
