@@ -271,3 +271,91 @@ def test_epva_bench_times_training_and_inference():
     # task.predict returns van_out_all: T - 1 = 2 frames per sequence.
     _check_timings(e2e, batch=1, frames_per_sequence=2, repeats=1, steps=1)
     assert report["comparisons"] == []  # one XLA setting: nothing to compare
+
+
+BENCH_HIERCHVID = str(REPO / "scripts" / "bench_hierchvid.py")
+# Both parts at batch 2, one timed step and repeat: the 2 + 2 step unroll of an 8-unit LSTM, and the image generator
+# at 32x32 (the hourglass resizes to 256 whatever the size) with widths of 2 to 4; tracing the hourglass twice and
+# its gradient is most of the run.
+HIERCHVID_TINY = ["--steps", "1", "--warmup", "1", "--repeats", "1", "--jit_compile", "off",
+                  "--lstm_batches", "2", "--imggen_batches", "2", "--lstm_units", "8", "--seen_step", "2",
+                  "--fut_step", "2", "--test_fut_step", "3", "--image_size", "32", "--gf_dim", "4", "--df_dim", "4",
+                  "--alexnet_widths", "4,4,4,4,4", "--hourglass_widths", "2,2,2,2"]
+
+
+def _conv_params(size, widths, groups=None):
+    """Weights + biases of a chain of size x size convolutions through ``widths`` (groups split the inputs)."""
+    groups = groups or [1] * (len(widths) - 1)
+    return sum(size * size * (c_in // g) * c_out + c_out for c_in, c_out, g in zip(widths, widths[1:], groups))
+
+
+def _hierchvid_parameter_counts(units, gf, df, image_size, joints=48, lm=13):
+    """Trainable counts written out from the original's layers (not from the port): DET_LSTM, GEN, DIS."""
+    lstm = (2 * lm * 32 + 32) + ((32 + units) * 4 * units + 4 * units) + (units * 2 * lm + 2 * lm)
+    encoder = [gf, gf, 2 * gf, 2 * gf, 4 * gf, 4 * gf, 4 * gf]
+    decoder = [4 * gf, 4 * gf, 4 * gf, 2 * gf, 2 * gf, gf, gf, 3]
+    generator = _conv_params(3, [3, *encoder]) + _conv_params(3, [joints, *encoder]) + _conv_params(3, decoder)
+    dis_widths = [3 + joints, df, 2 * df, 4 * df, 8 * df]
+    linear = (image_size // 16) ** 2 * 8 * df + 1
+    discriminator = _conv_params(5, dis_widths) + 2 * sum(dis_widths[2:]) + linear
+    return lstm, generator, discriminator
+
+
+def test_hierchvid_bench_times_both_parts_as_the_original():
+    # The formulas give the original's own counts at full size (inventory_lstm.json / inventory_imggen.json).
+    assert _hierchvid_parameter_counts(1024, 64, 64, 128) == (4356986, 5232131, 4417921)
+    for args, message in [(["--parts", "lstm,vae"], "--parts: unknown part 'vae'"),
+                          (["--imggen_batches", "2,x"], "--imggen_batches=2,x: 'x' is not an integer"),
+                          (["--image_size", "40"], "--image_size=40 must be a positive multiple of 16"),
+                          (["--alexnet_widths", "4,4,3,4,4"], "--alexnet_widths=4,4,3,4,4: 3 is wrong")]:
+        bad = _run(BENCH_HIERCHVID, args, timeout=120)
+        assert bad.returncode != 0 and message in bad.stderr and bad.stdout.strip() == "", (args, bad.stderr[-2000:])
+
+    process = _run(BENCH_HIERCHVID, HIERCHVID_TINY)
+    assert process.returncode == 0, process.stderr[-4000:]
+    report = json.loads(process.stdout)
+    assert report["benchmark"] == "hierchvid"
+    assert report["reference"].endswith("originals/hierchvid/bench_original.py")
+    settings = report["settings"]
+    assert (settings["parts"], settings["lstm_batches"], settings["imggen_batches"]) == (["lstm", "imggen"], [2], [2])
+    assert (settings["steps"], settings["warmup"], settings["repeats"]) == (1, 1, 1)
+    _check_environment(report["environment"])
+    assert report["skipped"] == [] and report["comparisons"] == []
+    lstm, imggen = report["results"]
+    for entry in (lstm, imggen):
+        assert "error" not in entry, entry.get("error")
+    lstm_params, generator_params, discriminator_params = _hierchvid_parameter_counts(8, 4, 4, 32)
+
+    assert lstm["name"] == "lstm_b2/jit_off" and lstm["model"] == "DET_LSTM (pose LSTM)"
+    assert (lstm["input_size"], lstm["layers"], lstm["seen_step"], lstm["fut_step"]) == (26, [8], 2, 2)
+    assert (lstm["keep_prob"], lstm["learning_rate"], lstm["clip_global_norm"]) == (1.0, 1e-3, 25.0)
+    assert lstm["trainable_params"] == lstm["parameters"] == lstm_params
+    # Inference is the test graph: seen 2 + test horizon 3 pose steps per sequence.
+    assert lstm["infer_fut_steps"] == 3
+    _check_timings(lstm, batch=2, frames_per_sequence=5, repeats=1, steps=1)
+
+    assert imggen["name"] == "imggen_b2/jit_off" and imggen["model"] == "IMGGEN (image analogy generator + D)"
+    assert (imggen["image_size"], imggen["layer"], imggen["n_joints"], imggen["lr"]) == (32, 3, 48, 1e-4)
+    assert (imggen["alpha"], imggen["beta"], imggen["gamma"]) == (1.0, 1.0, 1.0)
+    assert imggen["trainable_params"] == {"generator": generator_params, "discriminator": discriminator_params,
+                                          "test_graph": generator_params}
+    assert imggen["parameters"] == generator_params + discriminator_params
+    from fixtures.hierchvid_perceptual import ALEXNET_GROUPS, torch_hourglass_shapes
+
+    alexnet_params = _conv_params(11, [3, 4], [1]) + _conv_params(5, [4, 4], [2]) + _conv_params(
+        3, [4, 4, 4, 4], list(ALEXNET_GROUPS[2:]))
+    hourglass_params = sum(math.prod(shape) for _, shape in torch_hourglass_shapes({64: 2, 128: 2, 256: 2, 512: 2}))
+    assert imggen["frozen_params"] == {"alexnet": alexnet_params, "hourglass": hourglass_params}
+    _check_timings(imggen, batch=2, frames_per_sequence=1, repeats=1, steps=1)  # one generated frame
+
+    for entry in (lstm, imggen):
+        summary = entry["like_original"]
+        assert (summary["part"], summary["batch"], summary["jit_compile"]) == (entry["part"], 2, False)
+        assert summary["train"] == {"median_s": entry["train"]["median_step_s"],
+                                    "min_s": entry["train"]["min_step_s"],
+                                    "first_s": entry["train"]["first_step_s"]}
+        assert summary["infer"] == {"median_s": entry["inference"]["median_call_s"],
+                                    "min_s": entry["inference"]["min_call_s"],
+                                    "first_s": entry["inference"]["first_call_s"]}
+        assert summary["trainable_params"] == entry["trainable_params"]
+        assert summary["train"]["first_s"] > summary["train"]["median_s"] > 0  # the first step traces

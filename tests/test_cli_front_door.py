@@ -56,8 +56,8 @@ def test_unknown_command_is_a_one_line_usage_error(capsys):
     ("evaluate", ["--checkpoint", "preset:NAME", "--dataset", "--samples", "--metrics", "--copy_last",
                   "--output_dir"]),
     ("list", ["papers", "models", "datasets", "presets", "--json"]),
-    ("train", ["--paper NAME", "e3d, epva, mspred, savp"]),
-    ("convert", ["e3d", "epva", "lpips", "i3d", "mspred", "savp"]),
+    ("train", ["--paper NAME", "e3d, epva, hierchvid, mspred, savp"]),
+    ("convert", ["e3d", "epva", "hierchvid", "lpips", "i3d", "mspred", "savp"]),
 ])
 def test_subcommand_help(command, words, capsys):
     assert vidpred([command, "--help"]) == 0
@@ -94,8 +94,8 @@ def test_train_passes_every_other_argument_to_the_papers_entry_point(tmp_path, m
     assert help_code == 0
     assert "--fake_steps" in capsys.readouterr().out
 
-    assert vidpred(["train", "--paper", "hierchvid"]) == 2
-    assert "--paper='hierchvid' has no training entry point; papers: " in capsys.readouterr().err
+    assert vidpred(["train", "--paper", "nosuchpaper"]) == 2
+    assert "--paper='nosuchpaper' has no training entry point; papers: " in capsys.readouterr().err
     assert vidpred(["train", "--lr", "0.1"]) == 2
     assert "--paper is required" in capsys.readouterr().err
 
@@ -110,7 +110,8 @@ def test_train_runs_the_real_e3d_script():
 def test_convert_dispatches_to_the_converters(capsys):
     assert vidpred(["convert"]) == 2
     assert vidpred(["convert", "torch2tf"]) == 2
-    assert "unknown converter 'torch2tf'; converters: e3d, epva, mspred, savp, i3d, lpips" in capsys.readouterr().err
+    assert ("unknown converter 'torch2tf'; converters: e3d, epva, hierchvid, mspred, savp, hierchvid_perceptual, i3d, "
+            "lpips") in capsys.readouterr().err
     for name, flag in (("e3d", "--to_tf1"), ("lpips", "--backbone"), ("i3d", "--num_classes")):
         assert vidpred(["convert", name, "--help"]) == 0
         assert flag in capsys.readouterr().out, name
@@ -134,7 +135,8 @@ def test_list_reads_the_registries(capsys):
     assert vidpred(["list", "--json"]) == 0
     listing = json.loads(capsys.readouterr().out)
     assert set(listing) == {"papers", "models", "datasets", "presets"}
-    assert set(listing["papers"]) == {"baseline", "e3d", "epva", "mspred", "savp"}  # the ported ones, by their packages
+    # the ported ones, by their packages
+    assert set(listing["papers"]) == {"baseline", "e3d", "epva", "hierchvid", "mspred", "savp"}
     epva = listing["papers"]["epva"]
     assert epva["train"] and epva["converter"] and epva["golden"] and epva["predict"]
     assert {"human36m_epva", "google_robot_epva"} <= set(listing["datasets"])

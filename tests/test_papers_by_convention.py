@@ -127,5 +127,6 @@ def test_a_package_without_a_descriptor_is_named(tmp_path, monkeypatch):
     with pytest.raises(TypeError, match="vidpred_tf.papers.nodescriptor .* defines no PAPER = Paper"):
         papers.all_papers()
     with pytest.raises(Exception,
-                       match="unknown paper 'nothere'; papers: baseline, e3d, epva, mspred, nodescriptor, savp"):
+                       match="unknown paper 'nothere'; papers: baseline, e3d, epva, hierchvid, mspred, nodescriptor, "
+                             "savp"):
         papers.get_paper("nothere")

@@ -10,10 +10,13 @@ import sys
 # Runs from a source checkout without installing the package.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 
+from absl import flags  # noqa: E402
+
 from vidpred_tf import cli  # noqa: E402
-from vidpred_tf.papers.hierchvid import options  # noqa: E402
+from vidpred_tf.papers.hierchvid import options, train_lstm  # noqa: E402
 from vidpred_tf.papers.hierchvid.train_lstm import FLAGS, main  # noqa: E402
 
+flags.adopt_module_key_flags(train_lstm)  # --helpshort lists them
 options.set_dataset(FLAGS, "h36m", "train_lstm")
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ from vidpred_tf.models.hierchvid.lstm_task import MASK, SEQ, PoseLSTMTask, recon
 from vidpred_tf.models.hierchvid.pose_lstm import PRESETS, PoseLSTM, PoseLSTMConfig
 from vidpred_tf.papers.hierchvid import options, visuals
 from vidpred_tf.papers.hierchvid.run_names import LSTM_CONSTANTS, lstm_run_name, parse_lstm_run_name
-from vidpred_tf.training.strategy import make_strategy
+from vidpred_tf.papers.hierchvid.runtime import RecordingBatches, device_scope, device_strategy, mem_frac_note
 from vidpred_tf.training.trainer import Trainer, TrainerConfig, TrainResult
 
 CHECKPOINT_NAME = "DET_LSTM.model"
@@ -60,7 +60,6 @@ SAMPLE_EVERY = 100
 CHECKPOINT_EVERY = 10000
 TOTAL_EXAMPLES = 600000 * 16  # total_steps = round(600000 * 16 / batch_size)
 AFTER_UPDATE = "loss_after_update"
-RECORDED_BATCHES = 64  # recent batches whose sample 0 is kept for the sample PNGs
 
 
 def data_module(dataset: str):
@@ -76,32 +75,6 @@ def total_steps(batch_size: int) -> int:
     return TOTAL_EXAMPLES // int(batch_size)
 
 
-def device_strategy(gpu: Optional[int], say=print) -> tf.distribute.Strategy:
-    """One device: ``/GPU:<gpu>`` when the machine has it (soft placement: the CPU otherwise, said), else the
-    default device."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpu is None:
-        return make_strategy("one_device")
-    if gpu < len(gpus):
-        return make_strategy("one_device", devices=[f"/gpu:{gpu}"])
-    say(f"--gpu={gpu}: this machine has {len(gpus)} GPU(s); running on "
-        f"{'/gpu:0' if gpus else 'the CPU'} (the original's soft placement)")
-    return make_strategy("one_device")
-
-
-def device_scope(gpu: Optional[int]):
-    """``tf.device`` of ``--gpu`` when the machine has that GPU, else a no-op scope."""
-    gpus = tf.config.list_physical_devices("GPU")
-    if gpu is not None and gpu < len(gpus):
-        return tf.device(f"/GPU:{gpu}")
-    return tf.device(None)
-
-
-def mem_frac_note(values, say=print) -> None:
-    if values["mem_frac"].present:
-        say(f"--mem_frac={values.mem_frac}: {options.MEM_FRAC_NOTE}")
-
-
 # ---------------------------------------------------------------------------------------------------- training
 class _TrainTask(PoseLSTMTask):
     """The LSTM task plus the loss re-evaluated after the update (the original's printed ``errG``)."""
@@ -109,23 +82,6 @@ class _TrainTask(PoseLSTMTask):
     def post_update_losses(self, model, batch, step, seed):
         output = self._output(model, batch, seed, self.future_steps(batch))
         return {AFTER_UPDATE: recons_loss(output, batch[SEQ], batch[MASK], self.config.seen_step)}
-
-
-class RecordingBatches:
-    """The training batches as a generator function for ``tf.data`` that keeps sample 0 of each batch by its
-    index in the stream (the sample PNG of step ``s`` draws sample 0 of the batch of step ``s``, whatever the
-    input pipeline prefetched meanwhile)."""
-
-    def __init__(self, make_epoch, seed: int):
-        self._make_epoch = make_epoch
-        self._seed = seed
-        self.first: Dict[int, Dict[str, np.ndarray]] = {}
-
-    def __call__(self):
-        for index, batch in enumerate(files.epoch_stream(self._make_epoch, None, self._seed)()):
-            self.first[index] = {key: value[:1] for key, value in batch.items()}
-            self.first.pop(index - RECORDED_BATCHES, None)
-            yield batch
 
 
 @dataclasses.dataclass
@@ -176,7 +132,8 @@ def _training_batches(values, run: LSTMRun) -> RecordingBatches:
 
         def make_epoch(rng):
             return h36m_data.lstm_batches(videos, values.batch_size, config.seen_step, config.fut_step, fskip, rng)
-    return RecordingBatches(make_epoch, values.seed)
+    return RecordingBatches(make_epoch, values.seed, keep=lambda index: index % SAMPLE_EVERY == 0,
+                            take=lambda batch: {key: value[:1] for key, value in batch.items()})
 
 
 def export_tf1(trainer: Trainer, run: LSTMRun, step: int) -> str:
@@ -243,11 +200,11 @@ def train(values, say=print) -> TrainResult:
         loop_step = step - 1  # the original's counter: the step number before the update
         trainer.summaries.scalars({"loss": losses["loss"]}, loop_step)
         if loop_step % SAMPLE_EVERY == 0 and loop_step in batches.first:
-            _write_sample(trainer, run, batches.first[loop_step], loop_step, values.image_size)
+            _write_sample(trainer, run, batches.first.pop(loop_step), loop_step, values.image_size)
         if values.log_every and loop_step % values.log_every == 0 and trainer.chief:
             now = time.time()
-            print(f"step={loop_step}/{run.num_steps}, loss={losses[AFTER_UPDATE]:.12f},  time={now - timer['last']:.2f}",
-                  flush=True)
+            print(f"step={loop_step}/{run.num_steps}, loss={losses[AFTER_UPDATE]:.12f},  "
+                  f"time={now - timer['last']:.2f}", flush=True)
             timer["last"] = now
         if loop_step >= CHECKPOINT_EVERY and loop_step % CHECKPOINT_EVERY == 0:
             trainer.save_checkpoint(step, None)

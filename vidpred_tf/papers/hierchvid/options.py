@@ -162,6 +162,13 @@ def set_dataset(values: flags.FlagValues, dataset: str, script: str) -> None:
         values.set_default(name, DATASET_DEFAULTS[name][dataset])
 
 
+def choose_dataset(values: flags.FlagValues, dataset: str) -> None:
+    """After parsing: ``--dataset`` becomes ``dataset`` unless it was given (the entry points named as the
+    original scripts, e.g. ``train_det_rnn_h36m``)."""
+    if not values["dataset"].present:
+        values.dataset = dataset
+
+
 def resolve_dataset_defaults(values: flags.FlagValues, script: str) -> None:
     """Give each per-dataset flag of ``script`` that was not on the command line the default of ``--dataset``."""
     for name in SCRIPT_DATASET_FLAGS[script]:

@@ -23,6 +23,7 @@ from vidpred_tf.quiet import import_tensorflow_quietly
 
 SCRIPT = "train_lstm"
 options.define_train_lstm(flags.FLAGS)
+flags.adopt_module_key_flags(options)  # defined there: this module's --helpshort / --help lists them
 FLAGS = flags.FLAGS
 
 
@@ -34,6 +35,18 @@ def main(argv):
     from vidpred_tf.papers.hierchvid import lstm_workflow  # noqa: PLC0415  (TensorFlow loads once the flags parsed)
 
     lstm_workflow.train(FLAGS)
+
+
+def main_penn(argv):
+    """``main`` with ``--dataset`` defaulting to penn (the original's ``*_penn.py`` script)."""
+    options.choose_dataset(FLAGS, "penn")
+    return main(argv)
+
+
+def main_h36m(argv):
+    """``main`` with ``--dataset`` defaulting to h36m (the original's ``*_h36m.py`` script)."""
+    options.choose_dataset(FLAGS, "h36m")
+    return main(argv)
 
 
 if __name__ == "__main__":
